@@ -1,0 +1,99 @@
+// The group reader: creates a job's consumer group on its partition streams and reads new entries with one
+// blocking XREADGROUP over all partitions (standalone Redis), on a connection of its own.
+import type { Redis } from 'ioredis';
+import { ValidationError } from '../errors.js';
+import { entryOf, type Delivery } from './delivery.js';
+import type { PartitionKeys } from './keys.js';
+
+export interface GroupReaderOptions {
+  /** Connection for commands (group creation, CLIENT UNBLOCK). */
+  readonly redis: Redis;
+  /** Dedicated connection: a blocking read holds it for up to `blockMs`. */
+  readonly blockingRedis: Redis;
+  readonly partitions: readonly PartitionKeys[];
+  readonly group: string;
+  readonly consumer: string;
+  /** Where a newly created group starts: `$` (only new events, default), `0` or an id to backfill. */
+  readonly startId?: string;
+  readonly blockMs?: number;
+}
+
+export interface GroupReader {
+  /** Creates the group on every partition stream if missing (MKSTREAM); never moves an existing group. */
+  ensureGroup(): Promise<void>;
+  /** Reads up to about `max` new entries (at most max + partitions - 1), blocking up to blockMs. */
+  read(max: number): Promise<Delivery[]>;
+  /** Ends a blocking read at once (shutdown). */
+  unblock(): Promise<void>;
+}
+
+const START_ID = /^(\$|0|\d+(-\d+)?)$/;
+
+export function createGroupReader(options: GroupReaderOptions): GroupReader {
+  const { redis, blockingRedis, partitions, group, consumer } = options;
+  const startId = options.startId ?? '$';
+  const blockMs = options.blockMs ?? 2000;
+  if (!START_ID.test(startId)) {
+    throw new ValidationError(`group start id must be "$", "0" or a stream id, got "${startId}"`);
+  }
+  if (partitions.length === 0) throw new ValidationError('a group reader needs at least one partition');
+  const byStream = new Map(partitions.map((p) => [p.stream, p]));
+  const streams = partitions.map((p) => p.stream);
+  const newIds = partitions.map(() => '>');
+  let blockingClientId: number | undefined;
+
+  return {
+    async ensureGroup() {
+      await Promise.all(
+        partitions.map(async (p) => {
+          try {
+            await redis.xgroup('CREATE', p.stream, group, startId, 'MKSTREAM');
+          } catch (error) {
+            if (!(error instanceof Error) || !error.message.startsWith('BUSYGROUP')) throw error;
+          }
+        }),
+      );
+    },
+
+    async read(max) {
+      blockingClientId ??= await blockingRedis.client('ID');
+      const count = Math.max(1, Math.ceil(max / partitions.length));
+      const reply = (await blockingRedis.xreadgroup(
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        count,
+        'BLOCK',
+        blockMs,
+        'STREAMS',
+        ...streams,
+        ...newIds,
+      )) as [string, unknown[]][] | null;
+      if (!reply) return [];
+      const deliveries: Delivery[] = [];
+      for (const [stream, entries] of reply) {
+        const partition = byStream.get(stream);
+        if (!partition) continue;
+        for (const raw of entries) {
+          const entry = entryOf(raw);
+          if (entry) {
+            deliveries.push({
+              partition,
+              entryId: entry.id,
+              fields: entry.fields,
+              failures: 0,
+              deliveries: 1,
+              source: 'new',
+            });
+          }
+        }
+      }
+      return deliveries;
+    },
+
+    async unblock() {
+      if (blockingClientId !== undefined) await redis.client('UNBLOCK', blockingClientId);
+    },
+  };
+}

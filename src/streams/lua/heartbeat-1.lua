@@ -1,0 +1,22 @@
+-- heartbeat-1: refresh the idle time of entries a consumer still owns, without raising delivery counts.
+-- The owner check makes a late heartbeat harmless: an entry already claimed by another consumer stays there.
+-- KEYS[1] partition stream
+-- ARGV[1] group
+-- ARGV[2] consumer
+-- ARGV[3 ..] entry ids the consumer holds
+-- Returns the ids that are no longer owned by this consumer (claimed elsewhere or acked), or -1 when malformed.
+if #ARGV < 3 then return -1 end
+local owned, gone = {}, {}
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    owned[#owned + 1] = ARGV[i]
+  else
+    gone[#gone + 1] = ARGV[i]
+  end
+end
+if #owned > 0 then
+  -- JUSTID: does not increment the delivery count, so slow handlers never look like crash loops
+  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(owned), 'JUSTID')
+end
+return gone
