@@ -1,0 +1,345 @@
+// The zod schema of the worker's environment (seed 001 names) and the typed WorkerConfig it produces.
+import { z } from 'zod';
+import {
+  BOOLEAN_EXPECTED,
+  booleanVar,
+  choiceVar,
+  durationVar,
+  integerVar,
+  optionalTextVar,
+  parseBooleanFlag,
+  processorsVar,
+  sentinelsVar,
+  textVar,
+  urlVar,
+} from './env-variables.js';
+import type { SentinelAddress } from './env-variables.js';
+
+/** Redis refuses bulk strings over 512 MiB (proto-max-bulk-len), so no event can be bigger. */
+const MAX_EVENT_BYTES = 512 * 1024 * 1024;
+/** The same rule as the key builder's: these names end up inside Redis keys. */
+const KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const DLQ_SUFFIX = /^[A-Za-z0-9_.-]{1,16}$/;
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The internal services the sinks can call, each reached through its own SVC_*_URL variable. */
+export const SERVICE_URL_VARIABLES = {
+  payhub: 'SVC_PAYHUB_URL',
+  playhub: 'SVC_PLAYHUB_URL',
+  campaigns: 'SVC_CAMPAIGNS_URL',
+  escrow: 'SVC_ESCROW_URL',
+  discovery: 'SVC_DISCOVERY_URL',
+  price: 'SVC_PRICE_URL',
+  funding: 'SVC_FUNDING_URL',
+  watchlist: 'SVC_WATCHLIST_URL',
+  events: 'SVC_EVENTS_URL',
+} as const;
+export type ServiceName = keyof typeof SERVICE_URL_VARIABLES;
+
+/** Prefix of the per-job feature toggles (`ENABLE_CFB_SETTLE=true`). */
+export const ENABLE_FLAG_PREFIX = 'ENABLE_';
+/** Prefix of the cron schedules (`CRON_RECON_ORPHAN_HOLDS=*\/10 * * * *`), parsed by the scheduler. */
+export const CRON_PREFIX = 'CRON_';
+
+/** The validated environment, grouped by the component that reads it. */
+export interface WorkerConfig {
+  readonly service: { readonly id: string; readonly name: string; readonly nodeEnv: NodeEnv };
+  readonly log: { readonly level: LogLevel };
+  /** Admin HTTP: health, readiness, metrics, JSON API, dashboard. */
+  readonly admin: { readonly port: number };
+  readonly redis: {
+    readonly url: string;
+    readonly sentinels: readonly SentinelAddress[] | undefined;
+    readonly sentinelName: string | undefined;
+    /** Start even without AOF + noeviction (warns loudly instead of refusing). */
+    readonly allowUnsafe: boolean;
+  };
+  /** Base URLs of the internal services; a missing one means jobs needing it cannot run. */
+  readonly services: Readonly<Partial<Record<ServiceName, string>>>;
+  readonly serviceJwt: { readonly privateJwk: string | undefined; readonly issuer: string };
+  readonly jobs: {
+    /** PROCESSORS: job names and domain aliases to run; undefined = every enabled job. */
+    readonly processors: readonly string[] | undefined;
+    /** Every ENABLE_* variable present, keyed by its full name. */
+    readonly enableFlags: Readonly<Record<string, boolean>>;
+    /** Every CRON_* variable present, keyed by its full name, unparsed. */
+    readonly cronSchedules: Readonly<Record<string, string>>;
+    readonly auditEnabled: boolean;
+  };
+  readonly queue: {
+    readonly prefix: string;
+    readonly dlqSuffix: string;
+    readonly partitionsDefault: number;
+    readonly eventMaxBytes: number;
+    readonly dedupeWindowMs: number;
+  };
+  readonly retry: {
+    readonly maxAttempts: number;
+    readonly backoffMs: number;
+    readonly backoffMaxMs: number;
+    /** Crash-loop guard on Redis' delivery count, above maxAttempts so crashes never dead-letter healthy work. */
+    readonly maxDeliveries: number;
+  };
+  readonly consumer: {
+    readonly claimFloorMs: number;
+    readonly heartbeatIntervalMs: number;
+    readonly handlerTimeoutMs: number;
+    readonly shutdownGraceMs: number;
+  };
+}
+
+function serviceUrlVar(service: string): z.ZodType<string | undefined, string | undefined> {
+  return urlVar(`Base URL of the internal ${service} API (optional).`, ['http:', 'https:'], undefined);
+}
+
+/** The fixed variables, in the order their problems are reported. */
+const fixedVariables = {
+  SERVICE_ID: textVar('Identity of this service in logs, JWTs and event `source`.', {
+    fallback: 'workers',
+    pattern: KEY_NAME,
+    expected: '1-64 letters, digits, "_", "." or "-"',
+  }),
+  SERVICE_NAME: textVar('Human-readable service name.', { fallback: 'tg-miniapp-workers' }),
+  PORT: integerVar('Admin HTTP port: health, readiness, metrics, dashboard.', {
+    fallback: 8099,
+    min: 1,
+    max: 65535,
+  }),
+  NODE_ENV: choiceVar('Runtime environment.', NODE_ENVS, 'development'),
+  LOG_LEVEL: choiceVar('pino log level.', LOG_LEVELS, 'info'),
+  REDIS_URL: urlVar(
+    'Redis connection URL (standalone, or auth/db/TLS with sentinels).',
+    ['redis:', 'rediss:'],
+    'redis://localhost:6379',
+  ),
+  REDIS_SENTINELS: sentinelsVar('Redis Sentinel addresses; when set, REDIS_SENTINEL_NAME names the master.'),
+  REDIS_SENTINEL_NAME: optionalTextVar(
+    'Master name monitored by the sentinels; required with REDIS_SENTINELS.',
+    'the sentinel master name, e.g. mymaster',
+  ),
+  SVC_PAYHUB_URL: serviceUrlVar('Payhub'),
+  SVC_PLAYHUB_URL: serviceUrlVar('PlayHub'),
+  SVC_CAMPAIGNS_URL: serviceUrlVar('Campaigns'),
+  SVC_ESCROW_URL: serviceUrlVar('Escrow'),
+  SVC_DISCOVERY_URL: serviceUrlVar('Discovery'),
+  SVC_PRICE_URL: serviceUrlVar('Price'),
+  SVC_FUNDING_URL: serviceUrlVar('Funding'),
+  SVC_WATCHLIST_URL: serviceUrlVar('Watchlist'),
+  SVC_EVENTS_URL: serviceUrlVar('Events'),
+  SERVICE_JWT_PRIVATE_JWK: optionalTextVar(
+    'Ed25519 private JWK (JSON) that signs service JWTs; keep it in a secret manager.',
+    'a private JWK as JSON, optional',
+  ),
+  SERVICE_JWT_ISSUER: textVar('`iss` claim of service JWTs.', { fallback: 'workers' }),
+  PROCESSORS: processorsVar(
+    'Jobs to run: job names and domain aliases (cfb.settle,escrow); unset = every enabled job.',
+  ),
+  QUEUE_PREFIX: textVar('Prefix of every Redis key.', {
+    fallback: 'tg',
+    pattern: KEY_NAME,
+    expected: '1-64 letters, digits, "_", "." or "-"',
+  }),
+  MAX_ATTEMPTS_DEFAULT: integerVar('Failures before an entry is dead-lettered.', { fallback: 10, min: 1 }),
+  BACKOFF_DEFAULT_MS: durationVar('Base of the exponential retry backoff (ms).', 2000),
+  BACKOFF_MAX_MS: durationVar('Cap of the retry backoff (ms).', 300_000),
+  MAX_DELIVERIES_DEFAULT: integerVar(
+    'Crash-loop guard on Redis delivery count; above MAX_ATTEMPTS_DEFAULT.',
+    {
+      fallback: 50,
+      min: 2,
+    },
+  ),
+  DLQ_SUFFIX: textVar('Suffix of a partition stream key naming its dead-letter stream.', {
+    fallback: '.dlq',
+    pattern: DLQ_SUFFIX,
+    expected: '1-16 letters, digits, "_", "." or "-"',
+  }),
+  DEDUPE_WINDOW_MS: durationVar(
+    'How long acked and published event ids are remembered (ms).',
+    3_600_000,
+    1000,
+  ),
+  CLAIM_FLOOR_MS: durationVar('Idle time after which a dead consumer’s entries are reclaimed (ms).', 30_000),
+  HEARTBEAT_INTERVAL_MS: durationVar('How often a consumer refreshes the entries it holds (ms).', 5000),
+  SHUTDOWN_GRACE_MS: durationVar('Time in-flight handlers get to finish on SIGTERM (ms).', 25_000),
+  HANDLER_TIMEOUT_MS: durationVar(
+    'Time a handler attempt may take before it counts as a retry (ms).',
+    60_000,
+  ),
+  EVENT_MAX_BYTES: integerVar('Largest encoded event accepted at publish (bytes).', {
+    fallback: 65_536,
+    min: 1024,
+    max: MAX_EVENT_BYTES,
+  }),
+  PARTITIONS_DEFAULT: integerVar('Partitions of a domain created by this worker.', {
+    fallback: 4,
+    min: 1,
+    max: 1024,
+  }),
+  ALLOW_UNSAFE_REDIS: booleanVar(
+    'Start even when Redis has no AOF or evicts keys (warn instead of refusing).',
+    false,
+  ),
+  JOB_AUDIT_ENABLED: booleanVar('Record every outbound job call in the audit stream.', false),
+};
+
+type FixedEnv = z.output<z.ZodObject<typeof fixedVariables>>;
+type VariableName = keyof typeof fixedVariables;
+
+/** Runs a cross-variable check only when the variables it compares parsed, so it never reads garbage. */
+function whenValid(...names: VariableName[]) {
+  return {
+    when: (payload: z.core.ParsePayload): boolean =>
+      !payload.issues.some((issue) => names.some((name) => issue.path?.[0] === name)),
+  };
+}
+
+function prefixed(env: Record<string, unknown>, prefix: string): [string, string][] {
+  return Object.entries(env).filter(
+    (entry): entry is [string, string] => entry[0].startsWith(prefix) && typeof entry[1] === 'string',
+  );
+}
+
+function toWorkerConfig(env: FixedEnv & Record<string, unknown>): WorkerConfig {
+  const services: Partial<Record<ServiceName, string>> = {};
+  for (const [service, name] of Object.entries(SERVICE_URL_VARIABLES) as [ServiceName, VariableName][]) {
+    const url = env[name];
+    if (typeof url === 'string') services[service] = url;
+  }
+  return {
+    service: { id: env.SERVICE_ID, name: env.SERVICE_NAME, nodeEnv: env.NODE_ENV },
+    log: { level: env.LOG_LEVEL },
+    admin: { port: env.PORT },
+    redis: {
+      url: env.REDIS_URL,
+      sentinels: env.REDIS_SENTINELS,
+      sentinelName: env.REDIS_SENTINEL_NAME,
+      allowUnsafe: env.ALLOW_UNSAFE_REDIS,
+    },
+    services,
+    serviceJwt: { privateJwk: env.SERVICE_JWT_PRIVATE_JWK, issuer: env.SERVICE_JWT_ISSUER },
+    jobs: {
+      processors: env.PROCESSORS,
+      enableFlags: Object.fromEntries(
+        prefixed(env, ENABLE_FLAG_PREFIX).map(([name, raw]) => [name, parseBooleanFlag(raw) ?? false]),
+      ),
+      cronSchedules: Object.fromEntries(prefixed(env, CRON_PREFIX)),
+      auditEnabled: env.JOB_AUDIT_ENABLED,
+    },
+    queue: {
+      prefix: env.QUEUE_PREFIX,
+      dlqSuffix: env.DLQ_SUFFIX,
+      partitionsDefault: env.PARTITIONS_DEFAULT,
+      eventMaxBytes: env.EVENT_MAX_BYTES,
+      dedupeWindowMs: env.DEDUPE_WINDOW_MS,
+    },
+    retry: {
+      maxAttempts: env.MAX_ATTEMPTS_DEFAULT,
+      backoffMs: env.BACKOFF_DEFAULT_MS,
+      backoffMaxMs: env.BACKOFF_MAX_MS,
+      maxDeliveries: env.MAX_DELIVERIES_DEFAULT,
+    },
+    consumer: {
+      claimFloorMs: env.CLAIM_FLOOR_MS,
+      heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
+      handlerTimeoutMs: env.HANDLER_TIMEOUT_MS,
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    },
+  };
+}
+
+/**
+ * The whole environment -> WorkerConfig. Unknown variables pass through untouched (the process
+ * environment holds PATH and friends); every ENABLE_* must be a boolean, every CRON_* is kept raw.
+ * Each issue's path[0] is the variable it is about.
+ */
+export const workerEnvSchema = z
+  .looseObject(fixedVariables)
+  // Always runs (even after field issues) so one start-up lists every bad toggle at once.
+  .superRefine(
+    (env, ctx) => {
+      for (const [name, raw] of prefixed(env, ENABLE_FLAG_PREFIX)) {
+        if (parseBooleanFlag(raw) === undefined) {
+          const wrong = raw === '' ? 'is empty' : 'is not a boolean';
+          ctx.addIssue({ code: 'custom', path: [name], message: `${wrong} (expected ${BOOLEAN_EXPECTED})` });
+        }
+      }
+    },
+    { when: () => true },
+  )
+  .superRefine(
+    (env, ctx) => {
+      if (env.REDIS_SENTINELS !== undefined && env.REDIS_SENTINEL_NAME === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['REDIS_SENTINEL_NAME'],
+          message:
+            'is required when REDIS_SENTINELS is set (expected the sentinel master name, e.g. mymaster)',
+        });
+      }
+      if (env.REDIS_SENTINELS === undefined && env.REDIS_SENTINEL_NAME !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['REDIS_SENTINEL_NAME'],
+          message: 'is set but REDIS_SENTINELS is not (expected both, or neither to use REDIS_URL alone)',
+        });
+      }
+    },
+    whenValid('REDIS_SENTINELS', 'REDIS_SENTINEL_NAME'),
+  )
+  .superRefine(
+    (env, ctx) => {
+      if (env.MAX_DELIVERIES_DEFAULT <= env.MAX_ATTEMPTS_DEFAULT) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['MAX_DELIVERIES_DEFAULT'],
+          message:
+            `must be greater than MAX_ATTEMPTS_DEFAULT=${env.MAX_ATTEMPTS_DEFAULT} ` +
+            `(expected > ${env.MAX_ATTEMPTS_DEFAULT}: crashes also raise the delivery count)`,
+        });
+      }
+    },
+    whenValid('MAX_DELIVERIES_DEFAULT', 'MAX_ATTEMPTS_DEFAULT'),
+  )
+  .superRefine(
+    (env, ctx) => {
+      if (env.BACKOFF_MAX_MS < env.BACKOFF_DEFAULT_MS) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['BACKOFF_MAX_MS'],
+          message: `is below BACKOFF_DEFAULT_MS=${env.BACKOFF_DEFAULT_MS} (expected >= ${env.BACKOFF_DEFAULT_MS})`,
+        });
+      }
+    },
+    whenValid('BACKOFF_MAX_MS', 'BACKOFF_DEFAULT_MS'),
+  )
+  .superRefine(
+    (env, ctx) => {
+      // Several heartbeats must fit in the claim floor, or a slow but live consumer loses its entries.
+      if (env.HEARTBEAT_INTERVAL_MS * 3 > env.CLAIM_FLOOR_MS) {
+        const most = Math.floor(env.CLAIM_FLOOR_MS / 3);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['HEARTBEAT_INTERVAL_MS'],
+          message:
+            `is more than a third of CLAIM_FLOOR_MS=${env.CLAIM_FLOOR_MS} ` +
+            `(expected at most ${most}, or raise CLAIM_FLOOR_MS)`,
+        });
+      }
+    },
+    whenValid('HEARTBEAT_INTERVAL_MS', 'CLAIM_FLOOR_MS'),
+  )
+  .transform(toWorkerConfig);
+
+/** Names and descriptions of the fixed variables, for docs and `workers config` output. */
+export function describeVariables(): { name: string; description: string }[] {
+  return Object.entries(fixedVariables).map(([name, schema]) => ({
+    name,
+    description: schema.description ?? '',
+  }));
+}
