@@ -151,6 +151,8 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
 
   const report = (where: string) => (error: unknown) =>
     emitter.emit('loopError', { job: group, where, error });
+  // ioredis reports connection errors as events; unhandled they would print on stderr during an outage
+  blockingRedis.on('error', report('blocking-connection'));
 
   function hold(deliveries: Delivery[]): Delivery[] {
     const fresh: Delivery[] = [];
