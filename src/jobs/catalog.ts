@@ -1,0 +1,34 @@
+// The job packs this build ships: each domain pack registers its event types and declares its jobs.
+import type { JobCatalogEntry, WorkerConfig } from '../config/index.js';
+import type { EventRegistry } from '../events/registry.js';
+import type { JobDefinition } from '../pipelines/job-definition.js';
+
+/**
+ * A job's definition, or a factory for jobs that need configuration (service URLs, keys) to build their
+ * sinks; a factory runs only when its job is enabled. `never` accepts a definition of any data type.
+ */
+export type JobDefinitionSource = JobDefinition<never> | ((config: WorkerConfig) => JobDefinition<never>);
+
+/** One job of a pack: what the PROCESSORS/ENABLE_* resolver sees, and what the runner runs. */
+export interface PackJob {
+  /** Its name and domain must equal the definition's. */
+  readonly catalog: JobCatalogEntry;
+  readonly definition: JobDefinitionSource;
+}
+
+/** The unit a domain ships in: its event types and its jobs. */
+export interface JobPack {
+  /** The domain or product it covers, e.g. `playhub`; used in error messages. */
+  readonly name: string;
+  /** Registers every event type the pack's jobs handle (and the pack's producers publish). */
+  register(registry: EventRegistry): void;
+  readonly jobs: readonly PackJob[];
+}
+
+/** The definition of a pack job, calling its factory if it has one. */
+export function definitionOf(job: PackJob, config: WorkerConfig): JobDefinition<never> {
+  return typeof job.definition === 'function' ? job.definition(config) : job.definition;
+}
+
+// Domain packs (playhub, escrow, funding, ...) land with the jobs issue: each is appended here.
+export const jobPacks: readonly JobPack[] = [];

@@ -1,0 +1,70 @@
+// The worker process entry: config -> jobs enabled by PROCESSORS/ENABLE_* -> run, until SIGTERM/SIGINT.
+import { loadConfig } from './config/index.js';
+import { ConfigError, PartitionMismatchError, UnsafeRedisError, errorMessage } from './errors.js';
+import { createLogger } from './ops/logger.js';
+import { startWorker } from './worker.js';
+import type { Worker } from './worker.js';
+
+/** Exit code when the environment or Redis is set up wrong: retrying the same start cannot help. */
+export const EXIT_REFUSED = 2;
+/** Extra time after the grace period for releasing entries and closing Redis before giving up. */
+const STOP_MARGIN_MS = 5_000;
+
+/** Runs the worker process; resolves once running, and exits the process on a signal or a start-up error. */
+export async function main(): Promise<void> {
+  let worker: Promise<Worker> | undefined;
+  let graceMs: number | undefined;
+  let stopping = false;
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write(`fuze-workers: ${signal} again, exiting without waiting for in-flight work\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    if (worker === undefined) process.exit(0);
+    const deadline = setTimeout(
+      () => {
+        process.stderr.write('fuze-workers: shutdown did not finish in time, exiting\n');
+        process.exit(1);
+      },
+      (graceMs ?? 0) + STOP_MARGIN_MS,
+    );
+    deadline.unref();
+    void worker
+      .then((started) => started.stop(graceMs))
+      // A start that failed is reported (and exits) on the start-up path below.
+      .then(
+        () => process.exit(0),
+        () => undefined,
+      );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    const config = loadConfig();
+    graceMs = config.consumer.shutdownGraceMs;
+    worker = startWorker({ config, logger: createLogger(config) });
+    await worker;
+  } catch (error) {
+    refuseToStart(error);
+  }
+}
+
+/** One line on stderr, then exit: 2 for configuration and safety problems, 1 for anything else. */
+function refuseToStart(error: unknown): never {
+  const [first = '', ...rest] = errorMessage(error)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const message = rest.length === 0 ? first : `${first} ${rest.join('; ')}`;
+  process.stderr.write(`fuze-workers: refusing to start: ${message}\n`);
+  const refused =
+    error instanceof ConfigError ||
+    error instanceof UnsafeRedisError ||
+    error instanceof PartitionMismatchError;
+  process.exit(refused ? EXIT_REFUSED : 1);
+}
+
+if (import.meta.main) await main();
