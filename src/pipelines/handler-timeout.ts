@@ -9,6 +9,7 @@ export async function runWithTimeout<T>(
 ): Promise<T> {
   const controller = new AbortController();
   const abortFromParent = (): void => controller.abort(parent?.reason);
+  if (parent?.aborted) abortFromParent();
   parent?.addEventListener('abort', abortFromParent, { once: true });
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<T>((resolve) => {

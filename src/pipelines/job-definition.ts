@@ -28,7 +28,7 @@ export const jobOptionsSchema = z.strictObject({
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .describe('domain whose partition streams the job reads'),
   types: z.array(z.string().min(1)).min(1).describe('event types handled; others are acked and skipped'),
-  concurrency: z.number().int().min(1).max(10_000).default(16).describe('handlers in flight per consumer'),
+  concurrency: z.number().int().min(1).max(1000).default(16).describe('handlers in flight per consumer'),
   maxAttempts: z.number().int().min(1).optional().describe('failures before the DLQ (MAX_ATTEMPTS_DEFAULT)'),
   maxDeliveries: z.number().int().min(2).optional().describe('crash-loop guard on Redis delivery count'),
   timeoutMs: z.number().int().min(1).optional().describe('per-attempt handler timeout'),

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { concatMap, from, merge, mergeMap, type Subscription } from 'rxjs';
+import { concatMap, finalize, from, merge, mergeMap, type Subscription } from 'rxjs';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { errorMessage } from '../errors.js';
@@ -13,7 +13,7 @@ import type { EventEnvelope } from '../events/envelope.js';
 import type { EventRegistry } from '../events/registry.js';
 import { decodeEntry, readEntryHeader } from '../events/wire.js';
 import { backoffDelay, defaultBackoff, type BackoffPolicy } from '../streams/backoff.js';
-import { creditSource } from '../streams/credit-source.js';
+import { abortableSleep, creditSource } from '../streams/credit-source.js';
 import { Credits } from '../streams/credits.js';
 import { createDedupeWindow } from '../streams/dedupe-window.js';
 import type { Delivery } from '../streams/delivery.js';
@@ -99,6 +99,9 @@ export interface JobRunner extends EventEmitter<RunnerEvents> {
   heldCount(): number;
 }
 
+/** Most entries one reclaim call takes, leaving credits for new entries. */
+const CLAIM_SHARE = 100;
+
 type Prepared = { delivery: Delivery; event: EventEnvelope } | { delivery: Delivery; verdict: Outcome };
 
 export function defaultConsumerName(): string {
@@ -148,6 +151,8 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
   let subscription: Subscription | undefined;
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let started = false;
+  let resolveSourcesDone: () => void = () => undefined;
+  const sourcesDone = new Promise<void>((resolve) => (resolveSourcesDone = resolve));
 
   const report = (where: string) => (error: unknown) =>
     emitter.emit('loopError', { job: group, where, error });
@@ -158,11 +163,8 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     const fresh: Delivery[] = [];
     for (const d of deliveries) {
       const set = held.get(d.partition);
-      if (!set || set.has(d.entryId)) {
-        // already held (a claim raced our own heartbeat): the work is ours and in progress; give the credit back
-        credits.release(1);
-        continue;
-      }
+      // already held (a claim raced our own heartbeat): the work is ours and in progress
+      if (!set || set.has(d.entryId)) continue;
       set.add(d.entryId);
       fresh.push(d);
     }
@@ -181,10 +183,12 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
   });
   const dueRetries$ = creditSource({
     credits,
+    maxPerFetch: CLAIM_SHARE,
     signal: stopSources.signal,
     onError: report('claim-due'),
     fetch: async (free) => {
-      const result = await reclaimer.claimDue(Math.max(1, Math.ceil(free / partitions.length)));
+      const result = await reclaimer.claimDue(free);
+      result.errors.forEach(report('claim-due'));
       raiseLost('dataLoss', result.lost);
       const pauseMs =
         result.deliveries.length > 0
@@ -195,10 +199,12 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
   });
   const abandoned$ = creditSource({
     credits,
+    maxPerFetch: CLAIM_SHARE,
     signal: stopSources.signal,
     onError: report('claim-idle'),
     fetch: async (free) => {
-      const result = await reclaimer.claimIdle(Math.max(1, Math.ceil(free / partitions.length)));
+      const result = await reclaimer.claimIdle(free);
+      result.errors.forEach(report('claim-idle'));
       raiseLost('dataLoss', result.lost);
       const pauseMs = result.deliveries.length > 0 ? 0 : Math.max(100, Math.floor(settings.claimFloorMs / 3));
       return { deliveries: hold(result.deliveries), pauseMs };
@@ -353,37 +359,58 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
 
   async function handleItem(item: Prepared): Promise<void> {
     const { delivery } = item;
+    const forget = (): boolean => held.get(delivery.partition)?.delete(delivery.entryId) ?? false;
     try {
+      // after the grace period the entry was released to other consumers: do not start it here
+      if (abortHandlers.signal.aborted) return;
       const eventId = 'event' in item ? item.event.id : readEntryHeader(delivery.fields).id;
       const result = 'event' in item ? await attempt(item) : item.verdict;
+      // an attempt cut short by shutdown is not a failure: its release hint (due now) stands
+      if (abortHandlers.signal.aborted && result.kind !== 'ack') return;
+      // forget before writing: a zero-delay retry may be claimed again before this write resolves
+      forget();
       const settled = await settle(delivery, eventId, result);
       emitter.emit('outcome', settled);
     } catch (error) {
       // the outcome was not written: the entry stays pending and is reclaimed after the claim floor
       report('outcome')(error);
     } finally {
-      held.get(delivery.partition)?.delete(delivery.entryId);
+      forget();
       credits.release(1);
     }
   }
 
   function keyOf(item: Prepared): string {
-    if ('event' in item) return job.keyOf ? job.keyOf(item.event as EventEnvelope<TData>) : item.event.key;
-    return `entry:${item.delivery.entryId}`;
+    if (!('event' in item)) return `entry:${item.delivery.entryId}`;
+    if (!job.keyOf) return item.event.key;
+    try {
+      return job.keyOf(item.event as EventEnvelope<TData>);
+    } catch (error) {
+      report('key-of')(error);
+      return item.event.key;
+    }
   }
 
   async function heartbeatLoop(): Promise<void> {
     try {
-      const snapshot = { snapshot: () => new Map([...held].map(([p, ids]) => [p, [...ids]])) };
-      const gone = await heartbeatOnce(redis, group, consumer, snapshot);
-      for (const [partition, ids] of gone) {
+      const beat = await heartbeatOnce(redis, group, consumer, { snapshot: heldSnapshot });
+      beat.errors.forEach(report('heartbeat'));
+      for (const [partition, ids] of beat.gone) {
         const stillHeld = ids.filter((id) => held.get(partition)?.has(id));
         if (stillHeld.length > 0)
           emitter.emit('ownershipLost', { job: group, stream: partition.stream, ids: stillHeld });
       }
+      raiseLost(
+        'dataLoss',
+        [...beat.lost].map(([partition, ids]) => ({ stream: partition.stream, ids })),
+      );
     } catch (error) {
       report('heartbeat')(error);
     }
+  }
+
+  function heldSnapshot(): Map<PartitionKeys, string[]> {
+    return new Map([...held].map(([p, ids]) => [p, [...ids]]));
   }
 
   const runner = Object.assign(emitter, {
@@ -397,6 +424,7 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
       await reader.ensureGroup();
       subscription = merge(newEntries$, dueRetries$, abandoned$)
         .pipe(
+          finalize(() => resolveSourcesDone()),
           concatMap((batch) => from(prepare(batch).catch((error: unknown) => failBatch(batch, error)))),
           mergeMap((items) => from(items)),
           keyedConcurrency(keyOf, handleItem),
@@ -411,17 +439,19 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
       await reader.unblock().catch(report('unblock'));
       const grace = new AbortController();
       const timer = setTimeout(() => grace.abort(), graceMs);
+      // fetches in flight still deliver: wait for them, so what they return is handled or released
+      await Promise.race([sourcesDone, abortableSleep(graceMs + settings.blockMs, grace.signal)]);
       await credits.whenIdle(grace.signal);
       clearTimeout(timer);
       let released = 0;
       if (runner.heldCount() > 0) {
         abortHandlers.abort(new Error('shutdown grace period over'));
-        released = await releaseHeld(redis, group, consumer, {
-          snapshot: () => new Map([...held].map(([p, ids]) => [p, [...ids]])),
-        }).catch((error: unknown) => {
-          report('release')(error);
-          return 0;
-        });
+        released = await releaseHeld(redis, group, consumer, { snapshot: heldSnapshot }).catch(
+          (error: unknown) => {
+            report('release')(error);
+            return 0;
+          },
+        );
       }
       clearInterval(heartbeatTimer);
       subscription?.unsubscribe();

@@ -2,6 +2,7 @@
 // blocking XREADGROUP over all partitions (standalone Redis), on a connection of its own.
 import type { Redis } from 'ioredis';
 import { ValidationError } from '../errors.js';
+import { splitBudget } from './budget.js';
 import { entryOf, type Delivery } from './delivery.js';
 import type { PartitionKeys } from './keys.js';
 
@@ -21,7 +22,7 @@ export interface GroupReaderOptions {
 export interface GroupReader {
   /** Creates the group on every partition stream if missing (MKSTREAM); never moves an existing group. */
   ensureGroup(): Promise<void>;
-  /** Reads up to about `max` new entries (at most max + partitions - 1), blocking up to blockMs. */
+  /** Reads at most `max` new entries, blocking up to blockMs. */
   read(max: number): Promise<Delivery[]>;
   /** Ends a blocking read at once (shutdown). */
   unblock(): Promise<void>;
@@ -39,8 +40,10 @@ export function createGroupReader(options: GroupReaderOptions): GroupReader {
   if (partitions.length === 0) throw new ValidationError('a group reader needs at least one partition');
   const byStream = new Map(partitions.map((p) => [p.stream, p]));
   const streams = partitions.map((p) => p.stream);
-  const newIds = partitions.map(() => '>');
+  let rotation = 0;
   let blockingClientId: number | undefined;
+  // a reconnect gives the blocking connection a new client id: read it again before the next unblock
+  blockingRedis.on('ready', () => (blockingClientId = undefined));
 
   return {
     async ensureGroup() {
@@ -57,7 +60,10 @@ export function createGroupReader(options: GroupReaderOptions): GroupReader {
 
     async read(max) {
       blockingClientId ??= await blockingRedis.client('ID');
-      const count = Math.max(1, Math.ceil(max / partitions.length));
+      // never more than `max`: COUNT is per stream, so a small budget reads from a rotating subset
+      const shares = splitBudget(Math.max(1, max), partitions.length, rotation++);
+      const count = Math.max(...shares);
+      const chosen = streams.filter((_, i) => (shares[i] ?? 0) === count);
       const reply = (await blockingRedis.xreadgroup(
         'GROUP',
         group,
@@ -67,8 +73,8 @@ export function createGroupReader(options: GroupReaderOptions): GroupReader {
         'BLOCK',
         blockMs,
         'STREAMS',
-        ...streams,
-        ...newIds,
+        ...chosen,
+        ...chosen.map(() => '>'),
       )) as [string, unknown[]][] | null;
       if (!reply) return [];
       const deliveries: Delivery[] = [];

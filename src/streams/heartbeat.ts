@@ -2,33 +2,51 @@
 // owner-checked heartbeat script, so slow handlers keep their entries and never look like dead consumers.
 import type { Redis } from 'ioredis';
 import type { PartitionKeys } from './keys.js';
-import { checkScriptResult, pipelineResults, queueScript } from './scripts.js';
+import { queueScript, settledReplies } from './scripts.js';
 
 export interface HeldEntries {
   /** Entry ids held per partition stream. */
   snapshot(): Map<PartitionKeys, string[]>;
 }
 
-/** Sends one heartbeat round; returns the ids no longer owned by this consumer, per partition. */
+export interface HeartbeatResult {
+  /** Ids now owned by another consumer or acked, per partition. */
+  readonly gone: Map<PartitionKeys, string[]>;
+  /** Ids that were ours but whose entries were deleted from the stream: a data-loss alarm. */
+  readonly lost: Map<PartitionKeys, string[]>;
+  /** Partitions whose heartbeat failed; the others were refreshed. */
+  readonly errors: unknown[];
+}
+
+function held(entries: HeldEntries): [PartitionKeys, string[]][] {
+  return [...entries.snapshot()].filter(([, ids]) => ids.length > 0);
+}
+
+/** Sends one heartbeat round over every partition in one pipeline. */
 export async function heartbeatOnce(
   redis: Redis,
   group: string,
   consumer: string,
-  held: HeldEntries,
-): Promise<Map<PartitionKeys, string[]>> {
-  const snapshot = [...held.snapshot()].filter(([, ids]) => ids.length > 0);
-  const gone = new Map<PartitionKeys, string[]>();
-  if (snapshot.length === 0) return gone;
+  entries: HeldEntries,
+): Promise<HeartbeatResult> {
+  const result: HeartbeatResult = { gone: new Map(), lost: new Map(), errors: [] };
+  const snapshot = held(entries);
+  if (snapshot.length === 0) return result;
   const pipeline = redis.pipeline();
   for (const [partition, ids] of snapshot)
     queueScript(pipeline, 'heartbeat', [partition.stream], [group, consumer, ...ids]);
-  const replies = pipelineResults(await pipeline.exec());
-  replies.forEach((reply, i) => {
-    const ids = checkScriptResult('heartbeat', reply);
-    const entry = snapshot[i];
-    if (entry && Array.isArray(ids) && ids.length > 0) gone.set(entry[0], ids as string[]);
+  settledReplies('heartbeat', await pipeline.exec()).forEach((reply, i) => {
+    const partition = snapshot[i]?.[0];
+    if (!partition) return;
+    if (!reply.ok) {
+      result.errors.push(reply.error);
+      return;
+    }
+    const [gone, lost] = reply.value as [string[], string[]];
+    if (gone.length > 0) result.gone.set(partition, gone);
+    if (lost.length > 0) result.lost.set(partition, lost);
   });
-  return gone;
+  return result;
 }
 
 /** Hands held entries to other consumers at once (shutdown): a retry hint due now, failures unchanged. */
@@ -36,14 +54,17 @@ export async function releaseHeld(
   redis: Redis,
   group: string,
   consumer: string,
-  held: HeldEntries,
+  entries: HeldEntries,
 ): Promise<number> {
-  const snapshot = [...held.snapshot()].filter(([, ids]) => ids.length > 0);
+  const snapshot = held(entries);
   if (snapshot.length === 0) return 0;
   const pipeline = redis.pipeline();
   for (const [partition, ids] of snapshot) {
     queueScript(pipeline, 'release', [partition.stream, partition.retry(group)], [group, consumer, ...ids]);
   }
-  const replies = pipelineResults(await pipeline.exec());
-  return replies.reduce<number>((sum, reply) => sum + Number(checkScriptResult('release', reply)), 0);
+  // one failing partition must not stop the others' release
+  return settledReplies('release', await pipeline.exec()).reduce(
+    (sum, r) => sum + (r.ok ? Number(r.value) : 0),
+    0,
+  );
 }

@@ -28,6 +28,9 @@ export interface OutcomeWriterOptions {
   readonly dlqMaxLen?: number;
 }
 
+/** Longest a retry hint may wait (30 days): anything longer belongs in the scheduler's timers. */
+export const MAX_HINT_DELAY_MS = 30 * 24 * 3_600_000;
+
 interface Waiter {
   resolve(): void;
   reject(error: unknown): void;
@@ -131,10 +134,10 @@ export function createOutcomeWriter(options: OutcomeWriterOptions): OutcomeWrite
       }, delivery.partition);
     },
     retry(delivery, delayMs, failures) {
-      return enqueue(
-        (b) => b.retries.push(delivery.entryId, Math.max(0, Math.round(delayMs)), failures),
-        delivery.partition,
-      );
+      const delay = Number.isFinite(delayMs)
+        ? Math.min(MAX_HINT_DELAY_MS, Math.max(0, Math.round(delayMs)))
+        : 0;
+      return enqueue((b) => b.retries.push(delivery.entryId, delay, failures), delivery.partition);
     },
     dead(delivery, dlqFields) {
       return enqueue((b) => {

@@ -16,11 +16,15 @@ export const outcome = {
   ack: (): Outcome => ACK,
   /** Transient: stays pending; a retry hint is due after `afterMs` or the backoff. */
   retry: (reason: string, afterMs?: number): Outcome =>
-    afterMs === undefined
+    // a non-finite Retry-After (a parse gone wrong) falls back to the backoff
+    afterMs === undefined || !Number.isFinite(afterMs)
       ? { kind: 'retry', reason }
       : { kind: 'retry', reason, afterMs: Math.max(0, afterMs) },
   /** Not yet: handled again at `until` (ms since epoch); does not count as a failure. */
-  defer: (until: number, reason: string): Outcome => ({ kind: 'defer', until, reason }),
+  defer: (until: number, reason: string): Outcome => {
+    if (!Number.isFinite(until)) throw new ValidationError(`defer needs a finite time in ms, got ${until}`);
+    return { kind: 'defer', until, reason };
+  },
   /** Permanent: to the DLQ at once. */
   dead: (reason: string, error?: string): Outcome =>
     error === undefined ? { kind: 'dead', reason } : { kind: 'dead', reason, error },

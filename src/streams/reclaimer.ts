@@ -3,7 +3,8 @@
 import type { Redis } from 'ioredis';
 import { entryOf, type Delivery } from './delivery.js';
 import type { PartitionKeys } from './keys.js';
-import { checkScriptResult, pipelineResults, queueScript } from './scripts.js';
+import { splitBudget } from './budget.js';
+import { queueScript, settledReplies } from './scripts.js';
 
 export interface ReclaimResult {
   readonly deliveries: Delivery[];
@@ -11,11 +12,14 @@ export interface ReclaimResult {
   readonly lost: { stream: string; ids: string[] }[];
   /** ms until the next retry hint is due over all partitions (claim-due only; -1 = none). */
   readonly nextDueMs: number;
+  /** Partitions whose call failed; the others' claims are kept. */
+  readonly errors: unknown[];
 }
 
 export interface Reclaimer {
-  claimDue(perPartition: number): Promise<ReclaimResult>;
-  claimIdle(perPartition: number): Promise<ReclaimResult>;
+  /** Claims at most `budget` entries in all, spread over the partitions. */
+  claimDue(budget: number): Promise<ReclaimResult>;
+  claimIdle(budget: number): Promise<ReclaimResult>;
 }
 
 export interface ReclaimerOptions {
@@ -37,24 +41,33 @@ export function createReclaimer(options: ReclaimerOptions): Reclaimer {
   const { redis, partitions, group, consumer, claimFloorMs } = options;
   const maxScan = options.maxScan ?? 1000;
 
-  async function run(kind: 'claimDue' | 'claimIdle', perPartition: number): Promise<ReclaimResult> {
+  let rotation = 0;
+
+  async function run(kind: 'claimDue' | 'claimIdle', budget: number): Promise<ReclaimResult> {
+    const shares = splitBudget(Math.max(1, budget), partitions.length, rotation++);
+    const asked = partitions.filter((_, i) => (shares[i] ?? 0) > 0);
     const pipeline = redis.pipeline();
-    for (const p of partitions) {
+    partitions.forEach((p, i) => {
+      const share = shares[i] ?? 0;
+      if (share === 0) return;
       const keys = [p.stream, p.retry(group), p.failures(group)];
       const args =
-        kind === 'claimDue'
-          ? [group, consumer, perPartition]
-          : [group, consumer, claimFloorMs, perPartition, maxScan];
+        kind === 'claimDue' ? [group, consumer, share] : [group, consumer, claimFloorMs, share, maxScan];
       queueScript(pipeline, kind, keys, args);
-    }
-    const replies = pipelineResults(await pipeline.exec());
+    });
+    const replies = settledReplies(kind, await pipeline.exec());
     const deliveries: Delivery[] = [];
     const lost: { stream: string; ids: string[] }[] = [];
+    const errors: unknown[] = [];
     let nextDueMs = -1;
     replies.forEach((reply, i) => {
-      const partition = partitions[i];
+      const partition = asked[i];
       if (!partition) return;
-      const parts = asArray(checkScriptResult(kind, reply));
+      if (!reply.ok) {
+        errors.push(reply.error);
+        return;
+      }
+      const parts = asArray(reply.value);
       const entries = asArray(parts[0]);
       const failures = asArray(parts[1]);
       const counts = kind === 'claimIdle' ? asArray(parts[2]) : [];
@@ -77,11 +90,11 @@ export function createReclaimer(options: ReclaimerOptions): Reclaimer {
         if (next >= 0 && (nextDueMs < 0 || next < nextDueMs)) nextDueMs = next;
       }
     });
-    return { deliveries, lost, nextDueMs };
+    return { deliveries, lost, nextDueMs, errors };
   }
 
   return {
-    claimDue: (perPartition) => run('claimDue', perPartition),
-    claimIdle: (perPartition) => run('claimIdle', perPartition),
+    claimDue: (budget) => run('claimDue', budget),
+    claimIdle: (budget) => run('claimIdle', budget),
   };
 }

@@ -106,6 +106,29 @@ export function checkScriptResult(name: ScriptName, result: unknown): unknown {
   return result;
 }
 
+/** One pipeline reply: its value, or its error (script refusals included). */
+export type SettledReply = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Pipeline replies one by one: a script that already wrote (XCLAIM, ZREM) must have its reply used even
+ * when another partition's call in the same pipeline failed.
+ */
+export function settledReplies(
+  names: readonly ScriptName[] | ScriptName,
+  results: [Error | null, unknown][] | null,
+): SettledReply[] {
+  if (!results) throw new ScriptError('pipeline', 0, 'pipeline was discarded');
+  return results.map(([error, value], i) => {
+    if (error) return { ok: false, error };
+    const name = typeof names === 'string' ? names : (names[i] ?? 'pipeline');
+    try {
+      return { ok: true, value: checkScriptResult(name as ScriptName, value) };
+    } catch (refusal) {
+      return { ok: false, error: refusal };
+    }
+  });
+}
+
 /** Unwraps pipeline.exec() results, throwing the first error. */
 export function pipelineResults(results: [Error | null, unknown][] | null): unknown[] {
   if (!results) throw new ScriptError('pipeline', 0, 'pipeline was discarded');

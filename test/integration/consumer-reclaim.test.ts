@@ -40,7 +40,8 @@ describe('heartbeat', () => {
     await fx.redis.xclaim(p.stream, 'late.heartbeat', 'consumer-b', 0, entryId);
     const held = { snapshot: () => new Map([[p, [entryId]]]) };
     const gone = await heartbeatOnce(fx.redis, 'late.heartbeat', 'consumer-a', held);
-    expect(gone.get(p)).toEqual([entryId]);
+    expect(gone.gone.get(p)).toEqual([entryId]);
+    expect(gone.lost.size).toBe(0);
     const [row] = await pendingRows(p.stream, 'late.heartbeat');
     expect(row?.[1]).toBe('consumer-b');
     expect(row?.[3]).toBe(2); // a's read + b's claim; the heartbeat added nothing
@@ -56,7 +57,7 @@ describe('heartbeat', () => {
     const gone = await heartbeatOnce(fx.redis, 'owner.heartbeat', 'consumer-a', {
       snapshot: () => new Map([[p, [entryId]]]),
     });
-    expect(gone.size).toBe(0);
+    expect(gone.gone.size).toBe(0);
     const [row] = await pendingRows(p.stream, 'owner.heartbeat');
     expect(row?.[1]).toBe('consumer-a');
     expect(row?.[2]).toBeLessThan(50);
@@ -100,6 +101,17 @@ describe('heartbeat', () => {
 });
 
 describe('data-loss alarm', () => {
+  it('a held entry deleted from the stream is reported by the next heartbeat', async () => {
+    const { p, entryId } = await publishFor('loss.held', 'loss-held');
+    await fx.redis.xreadgroup('GROUP', 'loss.held', 'consumer-a', 'STREAMS', p.stream, '>');
+    await fx.redis.xdel(p.stream, entryId);
+    const beat = await heartbeatOnce(fx.redis, 'loss.held', 'consumer-a', {
+      snapshot: () => new Map([[p, [entryId]]]),
+    });
+    expect(beat.lost.get(p)).toEqual([entryId]);
+    expect(beat.gone.size).toBe(0);
+  });
+
   it('a pending entry of a dead consumer deleted from the stream raises the alarm when claimed', async () => {
     const { p, entryId } = await publishFor('loss.idle', 'loss-1');
     await fx.redis.xreadgroup('GROUP', 'loss.idle', 'dead-consumer', 'STREAMS', p.stream, '>');

@@ -4,9 +4,10 @@
 -- ARGV[1] group
 -- ARGV[2] consumer
 -- ARGV[3 ..] entry ids the consumer holds
--- Returns the ids that are no longer owned by this consumer (claimed elsewhere or acked), or -1 when malformed.
+-- Returns {ids no longer owned by this consumer (claimed elsewhere or acked), ids that were ours but whose
+--   entries are gone from the stream (XCLAIM dropped them from the PEL: a data-loss alarm)}, or -1 when malformed.
 if #ARGV < 3 then return -1 end
-local owned, gone = {}, {}
+local owned, gone, lost = {}, {}, {}
 for i = 3, #ARGV do
   local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
   if p[1] and p[1][2] == ARGV[2] then
@@ -17,6 +18,12 @@ for i = 3, #ARGV do
 end
 if #owned > 0 then
   -- JUSTID: does not increment the delivery count, so slow handlers never look like crash loops
-  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(owned), 'JUSTID')
+  local kept = {}
+  for _, id in ipairs(redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(owned), 'JUSTID')) do
+    kept[id] = true
+  end
+  for _, id in ipairs(owned) do
+    if not kept[id] then lost[#lost + 1] = id end
+  end
 end
-return gone
+return { gone, lost }

@@ -10,7 +10,9 @@ if #ARGV < 5 or (#ARGV - 2) % 3 ~= 0 then return -1 end
 for i = 3, #ARGV, 3 do
   local delay = tonumber(ARGV[i + 1])
   local failures = tonumber(ARGV[i + 2])
-  if not delay or delay < 0 or not failures or failures < 0 then return -1 end
+  -- x ~= x is true only for NaN; math.huge is Infinity: neither may become a score
+  if not delay or delay ~= delay or delay < 0 or delay == math.huge then return -1 end
+  if not failures or failures ~= failures or failures < 0 or failures == math.huge then return -1 end
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
