@@ -177,6 +177,9 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
 
   const newEntries$ = creditSource({
     credits,
+    // a blocking read holds its credits for up to blockMs: leave one to each claim source so due retries
+    // and abandoned entries are not kept waiting behind an idle read
+    maxPerFetch: options.concurrency > 2 ? options.concurrency - 2 : options.concurrency,
     signal: stopSources.signal,
     onError: report('read'),
     fetch: async (free) => ({ deliveries: hold(await reader.read(free)), pauseMs: 0 }),

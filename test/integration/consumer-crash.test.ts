@@ -254,37 +254,50 @@ describe('consumers killed for real', () => {
       'first owner',
     );
 
-    // spares are spawned ahead so that each cycle costs one claim floor, not a process start-up as well
-    // a spare that fails while nobody awaits it yet must not surface as an unhandled rejection
-    const spare = (settings: typeof slow): Promise<Worker> => {
-      const starting = startWorker(s, settings);
-      starting.catch(() => undefined);
-      return starting;
+    // Spares start ahead, so a cycle costs one claim floor rather than a process start-up as well; any ready
+    // spare may be the one that claims.
+    const spares: Worker[] = [];
+    const failedStarts: unknown[] = [];
+    let starting = 0;
+    const startSpare = (settings: typeof slow): void => {
+      starting += 1;
+      startWorker(s, settings)
+        .then(
+          (w) => spares.push(w),
+          (error: unknown) => failedStarts.push(error),
+        )
+        .finally(() => (starting -= 1));
     };
-    let spares = [spare(slow), spare(slow)];
+    const sparesStarted = (): boolean => {
+      if (failedStarts.length > 0) throw failedStarts[0];
+      return spares.length > 0;
+    };
+    startSpare(slow);
+    startSpare(slow);
     const deliveryCounts: number[] = [];
     for (let kill = 1; kill <= kills; kill++) {
       if (kill === kills) {
         // the last claimer is a healthy worker that finishes the event
-        await Promise.all((await Promise.all(spares)).map((w) => w.kill9()));
-        spares = [spare({ ...slow, HANDLER_DELAY_MS: 1_000 })];
+        await waitFor(() => starting === 0, 'spares to finish starting');
+        await Promise.all(spares.splice(0).map((w) => w.kill9()));
+        startSpare({ ...slow, HANDLER_DELAY_MS: 1_000 });
       }
-      const ready = await Promise.all(spares);
+      await waitFor(sparesStarted, 'a spare worker ready', READY_TIMEOUT_MS);
       expect((await ownedBy([owner.consumer])) !== undefined).toBe(true); // the heartbeat kept it with its owner
       await owner.kill9();
       let entry: PendingEntry | undefined;
       await waitFor(
         async () =>
-          (entry = await ownedBy(ready.map((w) => w.consumer))) !== undefined &&
+          (entry = await ownedBy(spares.map((w) => w.consumer))) !== undefined &&
           downstream.received(key) === kill + 1,
         `a spare to claim the entry after kill ${kill}`,
       );
       if (!entry) throw new Error('unreachable: waitFor returned without an owner');
       deliveryCounts.push(entry.deliveries);
       const claimer = entry.consumer;
-      owner = ready.find((w) => w.consumer === claimer) ?? owner;
-      spares = ready.filter((w) => w !== owner).map((w) => Promise.resolve(w));
-      if (kill < kills - 1) spares.push(spare(slow));
+      const index = spares.findIndex((w) => w.consumer === claimer);
+      owner = spares.splice(index, 1)[0] ?? owner;
+      if (kill < kills - 1) startSpare(slow);
     }
     await waitFor(() => owner.outcomes.length > 0, 'the final worker to finish the event');
 
@@ -297,7 +310,7 @@ describe('consumers killed for real', () => {
     // 13 deliveries > maxAttempts (10): had crashes counted as failures, the event would be dead by now
     expect(downstream.received(key)).toBe(kills + 1);
     expect(downstream.applied(key)).toBe(1);
-  }, 60_000);
+  }, 75_000);
 
   it('a crash after the effect and before the ack runs the handler again with the same Idempotency-Key: applied once', async () => {
     const s = scope('effect');
