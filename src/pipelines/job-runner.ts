@@ -102,7 +102,10 @@ export interface JobRunner extends EventEmitter<RunnerEvents> {
 /** Most entries one reclaim call takes, leaving credits for new entries. */
 const CLAIM_SHARE = 100;
 
-type Prepared = { delivery: Delivery; event: EventEnvelope } | { delivery: Delivery; verdict: Outcome };
+/** What a delivery needs next: its handler, or an outcome decided before any handler (skip, repeat, poison). */
+type Prepared =
+  | { delivery: Delivery; event: EventEnvelope }
+  | { delivery: Delivery; verdict: Outcome; settledAs?: 'skip' | 'duplicate' };
 
 export function defaultConsumerName(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -171,8 +174,8 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     return fresh;
   }
 
-  function raiseLost(kind: 'dataLoss', lost: { stream: string; ids: string[] }[]): void {
-    for (const l of lost) emitter.emit(kind, { job: group, stream: l.stream, ids: l.ids });
+  function raiseLost(lost: { stream: string; ids: string[] }[]): void {
+    for (const l of lost) emitter.emit('dataLoss', { job: group, stream: l.stream, ids: l.ids });
   }
 
   const newEntries$ = creditSource({
@@ -184,35 +187,27 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     onError: report('read'),
     fetch: async (free) => ({ deliveries: hold(await reader.read(free)), pauseMs: 0 }),
   });
-  const dueRetries$ = creditSource({
-    credits,
-    maxPerFetch: CLAIM_SHARE,
-    signal: stopSources.signal,
-    onError: report('claim-due'),
-    fetch: async (free) => {
-      const result = await reclaimer.claimDue(free);
-      result.errors.forEach(report('claim-due'));
-      raiseLost('dataLoss', result.lost);
-      const pauseMs =
-        result.deliveries.length > 0
-          ? 0
-          : Math.min(settings.retryPollMs, result.nextDueMs < 0 ? Infinity : result.nextDueMs);
-      return { deliveries: hold(result.deliveries), pauseMs };
-    },
-  });
-  const abandoned$ = creditSource({
-    credits,
-    maxPerFetch: CLAIM_SHARE,
-    signal: stopSources.signal,
-    onError: report('claim-idle'),
-    fetch: async (free) => {
-      const result = await reclaimer.claimIdle(free);
-      result.errors.forEach(report('claim-idle'));
-      raiseLost('dataLoss', result.lost);
-      const pauseMs = result.deliveries.length > 0 ? 0 : Math.max(100, Math.floor(settings.claimFloorMs / 3));
-      return { deliveries: hold(result.deliveries), pauseMs };
-    },
-  });
+  /** A reclaim source: takes a bounded share of credits, raises data-loss alarms, pauses when idle. */
+  function reclaimSource(kind: 'claimDue' | 'claimIdle', idlePauseMs: (nextDueMs: number) => number) {
+    const where = kind === 'claimDue' ? 'claim-due' : 'claim-idle';
+    return creditSource({
+      credits,
+      maxPerFetch: CLAIM_SHARE,
+      signal: stopSources.signal,
+      onError: report(where),
+      fetch: async (free) => {
+        const result = await reclaimer[kind](free);
+        result.errors.forEach(report(where));
+        raiseLost(result.lost);
+        const pauseMs = result.deliveries.length > 0 ? 0 : idlePauseMs(result.nextDueMs);
+        return { deliveries: hold(result.deliveries), pauseMs };
+      },
+    });
+  }
+  const dueRetries$ = reclaimSource('claimDue', (nextDueMs) =>
+    Math.min(settings.retryPollMs, nextDueMs < 0 ? Infinity : nextDueMs),
+  );
+  const abandoned$ = reclaimSource('claimIdle', () => Math.max(100, Math.floor(settings.claimFloorMs / 3)));
 
   /** Type filter, crash-loop guard, decode + validate and the dedupe check, one round trip per batch. */
   async function prepare(batch: Delivery[]): Promise<Prepared[]> {
@@ -225,8 +220,7 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
         !subscribed.has(header.type) ||
         (header.targetGroup !== undefined && header.targetGroup !== group)
       ) {
-        prepared.push({ delivery, verdict: { kind: 'ack' } });
-        skipped.add(delivery);
+        prepared.push({ delivery, verdict: outcomes.ack(), settledAs: 'skip' });
         continue;
       }
       if (delivery.deliveries > maxDeliveries) {
@@ -246,17 +240,13 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     if (toCheck.length > 0) {
       const seen = await checkSeen(toCheck);
       toCheck.forEach((item, i) => {
-        if (seen[i]) {
-          duplicates.add(item.delivery);
-          prepared.push({ delivery: item.delivery, verdict: { kind: 'ack' } });
-        } else prepared.push(item);
+        if (seen[i])
+          prepared.push({ delivery: item.delivery, verdict: outcomes.ack(), settledAs: 'duplicate' });
+        else prepared.push(item);
       });
     }
     return prepared;
   }
-
-  const skipped = new WeakSet<Delivery>();
-  const duplicates = new WeakSet<Delivery>();
 
   async function checkSeen(items: { delivery: Delivery; event: EventEnvelope }[]): Promise<boolean[]> {
     const buckets = dedupe.bucketsAt(clock.now());
@@ -309,10 +299,12 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     );
   }
 
+  /** Writes an outcome; a skip or a repeat is acked without a dedupe mark and reported as what it was. */
   async function settle(
     delivery: Delivery,
     eventId: string | undefined,
     result: Outcome,
+    settledAs?: 'skip' | 'duplicate',
   ): Promise<OutcomeEvent> {
     let final = result;
     let failures = delivery.failures;
@@ -329,10 +321,8 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     }
     switch (final.kind) {
       case 'ack': {
-        const plain = skipped.has(delivery) || duplicates.has(delivery);
-        await writer.ack(delivery, plain ? undefined : eventId);
-        const kind = skipped.has(delivery) ? 'skip' : duplicates.has(delivery) ? 'duplicate' : 'ack';
-        return { ...base, kind, failures };
+        await writer.ack(delivery, settledAs === undefined ? eventId : undefined);
+        return { ...base, kind: settledAs ?? 'ack', failures };
       }
       case 'retry': {
         const delay = final.afterMs ?? backoffDelay(settings.backoff, failures, random);
@@ -372,7 +362,7 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
       if (abortHandlers.signal.aborted && result.kind !== 'ack') return;
       // forget before writing: a zero-delay retry may be claimed again before this write resolves
       forget();
-      const settled = await settle(delivery, eventId, result);
+      const settled = await settle(delivery, eventId, result, 'verdict' in item ? item.settledAs : undefined);
       emitter.emit('outcome', settled);
     } catch (error) {
       // the outcome was not written: the entry stays pending and is reclaimed after the claim floor
@@ -403,10 +393,7 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
         if (stillHeld.length > 0)
           emitter.emit('ownershipLost', { job: group, stream: partition.stream, ids: stillHeld });
       }
-      raiseLost(
-        'dataLoss',
-        [...beat.lost].map(([partition, ids]) => ({ stream: partition.stream, ids })),
-      );
+      raiseLost([...beat.lost].map(([partition, ids]) => ({ stream: partition.stream, ids })));
     } catch (error) {
       report('heartbeat')(error);
     }

@@ -19,16 +19,7 @@ export class Credits {
 
   /** Resolves when at least one credit is free (or at once when `signal` aborts). */
   async whenAvailable(signal?: AbortSignal): Promise<void> {
-    if (this.free > 0 || signal?.aborted) return;
-    await new Promise<void>((resolve) => {
-      const wake = (): void => {
-        signal?.removeEventListener('abort', wake);
-        resolve();
-      };
-      this.waiters.push(wake);
-      signal?.addEventListener('abort', wake, { once: true });
-    });
-    return this.whenAvailable(signal);
+    while (this.free <= 0 && !signal?.aborted) await this.nextRelease(signal);
   }
 
   take(n: number): void {
@@ -46,15 +37,18 @@ export class Credits {
 
   /** Resolves when every credit is back (all work finished) or the signal aborts. */
   async whenIdle(signal?: AbortSignal): Promise<void> {
-    while (this.free < this.capacity && !signal?.aborted) {
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          signal?.removeEventListener('abort', wake);
-          resolve();
-        };
-        this.waiters.push(wake);
-        signal?.addEventListener('abort', wake, { once: true });
-      });
-    }
+    while (this.free < this.capacity && !signal?.aborted) await this.nextRelease(signal);
+  }
+
+  /** Resolves at the next release that leaves a credit free, or when the signal aborts. */
+  private nextRelease(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        signal?.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.waiters.push(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
   }
 }
