@@ -1,8 +1,7 @@
 // Integration tests of the publisher against a real redis-server: wire fields, idempotency, batches, caps, partitions.
-import { Redis } from 'ioredis';
 import { ulid } from 'ulid';
 import { z } from 'zod';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { ConfigError, PartitionMismatchError, ValidationError } from '../../src/errors.js';
 import { minorUnits } from '../../src/events/envelope.js';
@@ -17,26 +16,15 @@ import { createDedupeWindow } from '../../src/streams/dedupe-window.js';
 import { createKeyBuilder } from '../../src/streams/keys.js';
 import type { KeyBuilder } from '../../src/streams/keys.js';
 import { testPrefix } from '../support/prefix.js';
-import { startRedisServer } from '../support/redis-server.js';
-import type { RedisServerHandle } from '../support/redis-server.js';
+import { useRedisPerFile } from '../support/redis-per-file.js';
 
 const prefix = testPrefix(import.meta.url);
 const PARTITIONS = 4;
 const START_MS = 1_795_000_000_000;
 
-let server: RedisServerHandle;
-let redis: Redis;
 let scenarios = 0;
 
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-});
-
-afterAll(async () => {
-  await redis.quit();
-  await server.shutdown();
-});
+const db = useRedisPerFile();
 
 const registry = createEventRegistry();
 registry.register({
@@ -68,7 +56,7 @@ function scenario(options: Partial<PublisherDeps> = {}) {
   const keys = createKeyBuilder({ prefix: `${prefix}.${++scenarios}` });
   const clock = new ManualClock(START_MS);
   const publisher = createPublisher({
-    redis,
+    redis: db.redis,
     keys,
     registry,
     partitions: () => PARTITIONS,
@@ -80,7 +68,7 @@ function scenario(options: Partial<PublisherDeps> = {}) {
 
 async function streamLengths(keys: KeyBuilder, domain: string, partitions = PARTITIONS): Promise<number[]> {
   return Promise.all(
-    Array.from({ length: partitions }, (_, p) => redis.xlen(keys.partition(domain, p).stream)),
+    Array.from({ length: partitions }, (_, p) => db.redis.xlen(keys.partition(domain, p).stream)),
   );
 }
 
@@ -102,7 +90,7 @@ describe('publish', () => {
       partition,
       stream,
     });
-    const entries = await redis.xrange(stream, '-', '+');
+    const entries = await db.redis.xrange(stream, '-', '+');
     expect(entries).toEqual([[result.entryId, encodeEvent(event)]]);
     expect(entries[0]?.[1]).toEqual([
       'id',
@@ -122,7 +110,7 @@ describe('publish', () => {
       'traceparent',
       '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
     ]);
-    await expect(redis.hget(keys.partitionCounts, 'playhub')).resolves.toBe(String(PARTITIONS));
+    await expect(db.redis.hget(keys.partitionCounts, 'playhub')).resolves.toBe(String(PARTITIONS));
   });
 
   it('marks the id in the newest dedupe bucket of the partition, with the bucket TTL', async () => {
@@ -132,8 +120,8 @@ describe('publish', () => {
     const window = createDedupeWindow(3_600_000);
     const [newest] = window.bucketsAt(START_MS);
     const bucket = keys.partition('playhub', result.partition).published(newest ?? -1);
-    await expect(redis.hget(bucket, result.eventId)).resolves.toBe(result.entryId);
-    const ttl = await redis.pttl(bucket);
+    await expect(db.redis.hget(bucket, result.eventId)).resolves.toBe(result.entryId);
+    const ttl = await db.redis.pttl(bucket);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(window.bucketTtlMs);
   });
@@ -159,7 +147,7 @@ describe('publish', () => {
     const [first, second] = await publisher.publishBatch([event, event]);
     expect(first?.duplicate).toBe(false);
     expect(second).toEqual({ ...first, duplicate: true });
-    await expect(redis.xlen(first?.stream ?? '')).resolves.toBe(1);
+    await expect(db.redis.xlen(first?.stream ?? '')).resolves.toBe(1);
     expect((await streamLengths(keys, 'playhub')).reduce((a, b) => a + b)).toBe(1);
   });
 
@@ -179,7 +167,7 @@ describe('publish', () => {
     const later = await publisher.publish(event);
     expect(later.duplicate).toBe(false);
     expect(later.entryId).not.toBe(first.entryId);
-    await expect(redis.xlen(first.stream)).resolves.toBe(2);
+    await expect(db.redis.xlen(first.stream)).resolves.toBe(2);
   });
 });
 
@@ -202,7 +190,7 @@ describe('publishBatch', () => {
       const partition = partitionOf(event.key, PARTITIONS);
       expect(result).toMatchObject({ domain, partition, duplicate: false });
       expect(result.stream).toBe(keys.partition(domain, partition).stream);
-      const [entry] = await redis.xrange(result.stream, result.entryId, result.entryId);
+      const [entry] = await db.redis.xrange(result.stream, result.entryId, result.entryId);
       expect(entry?.[1]).toEqual(encodeEvent(event));
     }
     expect((await streamLengths(keys, 'playhub')).reduce((a, b) => a + b)).toBe(12);
@@ -270,7 +258,7 @@ describe('partition counts', () => {
   it('refuses to publish into a domain stored with another partition count', async () => {
     const { keys, publisher } = scenario();
     await publisher.publish(betOpened('bet-1'));
-    const eight = createPublisher({ redis, keys, registry, partitions: () => 8 });
+    const eight = createPublisher({ redis: db.redis, keys, registry, partitions: () => 8 });
 
     await expect(eight.publish(betOpened('bet-2'))).rejects.toThrow(PartitionMismatchError);
     await expect(eight.publish(betOpened('bet-2'))).rejects.toThrow(
@@ -281,11 +269,11 @@ describe('partition counts', () => {
 
   it('ensurePartitionCount records the first count and rejects a different one', async () => {
     const { keys } = scenario();
-    await ensurePartitionCount(redis, keys, 'escrow', 16);
-    await ensurePartitionCount(redis, keys, 'escrow', 16);
-    await expect(ensurePartitionCount(redis, keys, 'escrow', 2)).rejects.toThrow(PartitionMismatchError);
-    await expect(ensurePartitionCount(redis, keys, 'escrow', 0)).rejects.toThrow(ValidationError);
-    await expect(redis.hget(keys.partitionCounts, 'escrow')).resolves.toBe('16');
+    await ensurePartitionCount(db.redis, keys, 'escrow', 16);
+    await ensurePartitionCount(db.redis, keys, 'escrow', 16);
+    await expect(ensurePartitionCount(db.redis, keys, 'escrow', 2)).rejects.toThrow(PartitionMismatchError);
+    await expect(ensurePartitionCount(db.redis, keys, 'escrow', 0)).rejects.toThrow(ValidationError);
+    await expect(db.redis.hget(keys.partitionCounts, 'escrow')).resolves.toBe('16');
   });
 
   it('refuses invalid options and partition counts as configuration errors', async () => {
@@ -302,7 +290,7 @@ describe('streamMaxLen', () => {
     const results = await publisher.publishBatch(
       Array.from({ length: 300 }, (_, i) => betOpened(`bet-${i}`)),
     );
-    const length = await redis.xlen(results[0]?.stream ?? '');
+    const length = await db.redis.xlen(results[0]?.stream ?? '');
     expect(length).toBeGreaterThanOrEqual(10);
     expect(length).toBeLessThan(300);
   });

@@ -1,36 +1,24 @@
 // Tests of the stats reader against a real redis-server: a known stream state, every figure asserted exactly.
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { ValidationError } from '../../src/errors.js';
 import { createKeyBuilder } from '../../src/streams/keys.js';
 import { readStreamStats } from '../../src/streams/stream-stats.js';
 import type { StreamStats } from '../../src/streams/stream-stats.js';
 import { testPrefix } from '../support/prefix.js';
-import { startRedisServer } from '../support/redis-server.js';
-import type { RedisServerHandle } from '../support/redis-server.js';
+import { useRedisPerFile } from '../support/redis-per-file.js';
 
 const keys = createKeyBuilder({ prefix: testPrefix(import.meta.url) });
 const clock = new ManualClock(10_000);
-let server: RedisServerHandle;
-let redis: Redis;
 
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await server.shutdown();
-});
+const db = useRedisPerFile();
 
 async function addEntries(stream: string, ids: readonly string[]): Promise<void> {
-  for (const id of ids) await redis.xadd(stream, id, 'n', id);
+  for (const id of ids) await db.redis.xadd(stream, id, 'n', id);
 }
 
 async function readAs(stream: string, group: string, consumer: string, count: number): Promise<void> {
-  await redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>');
+  await db.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>');
 }
 
 function absent(
@@ -64,22 +52,22 @@ describe('readStreamStats', () => {
     // Partition 0: 6 entries; "settle" delivered 4 to two consumers and acked 1; "audit" joined at the end.
     const p0 = keys.partition('escrow', 0);
     await addEntries(p0.stream, ['1000-0', '2000-0', '3000-0', '4000-0', '5000-0', '6000-0']);
-    await redis.xgroup('CREATE', p0.stream, 'settle', '0');
-    await redis.xgroup('CREATE', p0.stream, 'audit', '$');
+    await db.redis.xgroup('CREATE', p0.stream, 'settle', '0');
+    await db.redis.xgroup('CREATE', p0.stream, 'audit', '$');
     await readAs(p0.stream, 'settle', 'consumer-a', 3);
     await readAs(p0.stream, 'settle', 'consumer-b', 1);
-    await redis.xack(p0.stream, 'settle', '1000-0');
-    await redis.zadd(p0.retry('settle'), 9_000, '2000-0', 20_000, '3000-0');
+    await db.redis.xack(p0.stream, 'settle', '1000-0');
+    await db.redis.zadd(p0.retry('settle'), 9_000, '2000-0', 20_000, '3000-0');
     await addEntries(p0.dlq, ['500-0', '700-0']);
     // Partition 1: an entry deleted after the group's position, so Redis reports no lag and it is counted.
     const p1 = keys.partition('escrow', 1);
     await addEntries(p1.stream, ['1000-0', '2000-0', '3000-0', '4000-0']);
-    await redis.xgroup('CREATE', p1.stream, 'settle', '0');
+    await db.redis.xgroup('CREATE', p1.stream, 'settle', '0');
     await readAs(p1.stream, 'settle', 'consumer-a', 1);
-    await redis.xdel(p1.stream, '3000-0');
+    await db.redis.xdel(p1.stream, '3000-0');
 
     const stats = await readStreamStats(
-      redis,
+      db.redis,
       keys,
       [
         { domain: 'escrow', partitions: 2, groups: ['settle', 'audit', 'expire'] },
@@ -150,16 +138,16 @@ describe('readStreamStats', () => {
   it('reads all partitions in one pipeline, plus one more only when some group has undelivered entries', async () => {
     const target = { domain: 'price', partitions: 3, groups: ['tick'] };
     for (let i = 0; i < 3; i++) {
-      await redis.xadd(keys.partition('price', i).stream, '1000-0', 'n', '1');
-      await redis.xgroup('CREATE', keys.partition('price', i).stream, 'tick', '$');
+      await db.redis.xadd(keys.partition('price', i).stream, '1000-0', 'n', '1');
+      await db.redis.xgroup('CREATE', keys.partition('price', i).stream, 'tick', '$');
     }
-    const pipelines = vi.spyOn(redis, 'pipeline');
+    const pipelines = vi.spyOn(db.redis, 'pipeline');
     try {
-      await readStreamStats(redis, keys, [target], clock);
+      await readStreamStats(db.redis, keys, [target], clock);
       expect(pipelines).toHaveBeenCalledTimes(1);
 
-      await redis.xadd(keys.partition('price', 2).stream, '2000-0', 'n', '2');
-      const stats = await readStreamStats(redis, keys, [target], clock);
+      await db.redis.xadd(keys.partition('price', 2).stream, '2000-0', 'n', '2');
+      const stats = await readStreamStats(db.redis, keys, [target], clock);
       expect(pipelines).toHaveBeenCalledTimes(3);
       expect(stats.map((s) => [s.lag, s.timeLagMs])).toEqual([
         [0, 0],
@@ -173,7 +161,7 @@ describe('readStreamStats', () => {
 
   it('refuses a target with a non-positive partition count', async () => {
     await expect(
-      readStreamStats(redis, keys, [{ domain: 'escrow', partitions: 0, groups: ['settle'] }], clock),
+      readStreamStats(db.redis, keys, [{ domain: 'escrow', partitions: 0, groups: ['settle'] }], clock),
     ).rejects.toBeInstanceOf(ValidationError);
   });
 });

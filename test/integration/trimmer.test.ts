@@ -1,29 +1,17 @@
 // Tests of the retention trimmer against a real redis-server: it removes acked entries only, never pending or
 // undelivered ones; slow, idle, forgotten and not-yet-created groups pin; hard-cap alarm and drop policy; DLQ retention.
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { ValidationError } from '../../src/errors.js';
 import { createKeyBuilder } from '../../src/streams/keys.js';
 import { createTrimmer, trimmedUnackedField } from '../../src/streams/trimmer.js';
 import { testPrefix } from '../support/prefix.js';
-import { startRedisServer } from '../support/redis-server.js';
-import type { RedisServerHandle } from '../support/redis-server.js';
+import { useRedisPerFile } from '../support/redis-per-file.js';
 
 const keys = createKeyBuilder({ prefix: testPrefix(import.meta.url) });
-let server: RedisServerHandle;
-let redis: Redis;
 let domainSeq = 0;
 
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await server.shutdown();
-});
+const db = useRedisPerFile();
 
 /** A fresh domain per test, so tests never share a stream. */
 function freshPartition(): { domain: string; partition: number; stream: string; dlq: string } {
@@ -33,7 +21,7 @@ function freshPartition(): { domain: string; partition: number; stream: string; 
 }
 
 async function addEntries(stream: string, ids: readonly string[]): Promise<void> {
-  for (const id of ids) await redis.xadd(stream, id, 'n', id);
+  for (const id of ids) await db.redis.xadd(stream, id, 'n', id);
 }
 
 /** Ids `1000-0`, `2000-0`, ... */
@@ -42,15 +30,15 @@ function ids(count: number): string[] {
 }
 
 async function readAs(stream: string, group: string, count: number): Promise<void> {
-  await redis.xreadgroup('GROUP', group, 'consumer-1', 'COUNT', count, 'STREAMS', stream, '>');
+  await db.redis.xreadgroup('GROUP', group, 'consumer-1', 'COUNT', count, 'STREAMS', stream, '>');
 }
 
 async function streamIds(stream: string): Promise<string[]> {
-  return (await redis.xrange(stream, '-', '+')).map(([id]) => id);
+  return (await db.redis.xrange(stream, '-', '+')).map(([id]) => id);
 }
 
 async function pendingIds(stream: string, group: string): Promise<string[]> {
-  const rows = (await redis.xpending(stream, group, '-', '+', 100)) as [string, ...unknown[]][];
+  const rows = (await db.redis.xpending(stream, group, '-', '+', 100)) as [string, ...unknown[]][];
   return rows.map(([id]) => id);
 }
 
@@ -67,11 +55,11 @@ describe('trimPartition', () => {
   it('removes acked entries before the oldest pending one and keeps pending and undelivered entries', async () => {
     const { domain, partition, stream } = freshPartition();
     await addEntries(stream, ids(6));
-    await redis.xgroup('CREATE', stream, 'settle', '0');
+    await db.redis.xgroup('CREATE', stream, 'settle', '0');
     await readAs(stream, 'settle', 4);
-    await redis.xack(stream, 'settle', '1000-0', '2000-0', '4000-0');
+    await db.redis.xack(stream, 'settle', '1000-0', '2000-0', '4000-0');
 
-    const result = await createTrimmer({ redis, keys }).trimPartition({
+    const result = await createTrimmer({ redis: db.redis, keys }).trimPartition({
       domain,
       partition,
       groups: ['settle'],
@@ -92,11 +80,11 @@ describe('trimPartition', () => {
   it('with nothing pending trims everything delivered and keeps the undelivered entries', async () => {
     const { domain, partition, stream } = freshPartition();
     await addEntries(stream, ids(5));
-    await redis.xgroup('CREATE', stream, 'settle', '0');
+    await db.redis.xgroup('CREATE', stream, 'settle', '0');
     await readAs(stream, 'settle', 3);
-    await redis.xack(stream, 'settle', '1000-0', '2000-0', '3000-0');
+    await db.redis.xack(stream, 'settle', '1000-0', '2000-0', '3000-0');
 
-    const result = await createTrimmer({ redis, keys }).trimPartition({
+    const result = await createTrimmer({ redis: db.redis, keys }).trimPartition({
       domain,
       partition,
       groups: ['settle'],
@@ -109,15 +97,15 @@ describe('trimPartition', () => {
   it('lets the slower of two groups pin, and the hard-cap alarm names it', async () => {
     const { domain, partition, stream } = freshPartition();
     await addEntries(stream, ids(6));
-    await redis.xgroup('CREATE', stream, 'fast', '0');
-    await redis.xgroup('CREATE', stream, 'slow', '0');
+    await db.redis.xgroup('CREATE', stream, 'fast', '0');
+    await db.redis.xgroup('CREATE', stream, 'slow', '0');
     await readAs(stream, 'fast', 6);
-    await redis.xack(stream, 'fast', ...ids(6));
+    await db.redis.xack(stream, 'fast', ...ids(6));
     await readAs(stream, 'slow', 2);
-    await redis.xack(stream, 'slow', '1000-0');
+    await db.redis.xack(stream, 'slow', '1000-0');
     const logger = warnings();
 
-    const result = await createTrimmer({ redis, keys, logger }).trimPartition({
+    const result = await createTrimmer({ redis: db.redis, keys, logger }).trimPartition({
       domain,
       partition,
       groups: ['fast', 'slow'],
@@ -141,13 +129,13 @@ describe('trimPartition', () => {
   it('keeps everything for a group that has read nothing yet, and counts groups the caller does not know', async () => {
     const { domain, partition, stream } = freshPartition();
     await addEntries(stream, ids(4));
-    await redis.xgroup('CREATE', stream, 'settle', '0');
+    await db.redis.xgroup('CREATE', stream, 'settle', '0');
     await readAs(stream, 'settle', 4);
-    await redis.xack(stream, 'settle', ...ids(4));
-    await redis.xgroup('CREATE', stream, 'forgotten', '0');
+    await db.redis.xack(stream, 'settle', ...ids(4));
+    await db.redis.xgroup('CREATE', stream, 'forgotten', '0');
     const logger = warnings();
 
-    const result = await createTrimmer({ redis, keys, logger }).trimPartition({
+    const result = await createTrimmer({ redis: db.redis, keys, logger }).trimPartition({
       domain,
       partition,
       groups: ['settle'],
@@ -169,9 +157,9 @@ describe('trimPartition', () => {
   it('lets a known group that is not on the stream yet pin everything', async () => {
     const { domain, partition, stream } = freshPartition();
     await addEntries(stream, ids(3));
-    await redis.xgroup('CREATE', stream, 'settle', '$');
+    await db.redis.xgroup('CREATE', stream, 'settle', '$');
 
-    const result = await createTrimmer({ redis, keys }).trimPartition({
+    const result = await createTrimmer({ redis: db.redis, keys }).trimPartition({
       domain,
       partition,
       groups: ['settle', 'expire'],
@@ -191,7 +179,11 @@ describe('trimPartition', () => {
     const { domain, partition, stream } = freshPartition();
     await addEntries(stream, ids(3));
 
-    const result = await createTrimmer({ redis, keys }).trimPartition({ domain, partition, groups: [] });
+    const result = await createTrimmer({ redis: db.redis, keys }).trimPartition({
+      domain,
+      partition,
+      groups: [],
+    });
 
     expect(result).toEqual({
       trimmed: 0,
@@ -206,9 +198,9 @@ describe('trimPartition', () => {
   it('drops unacked entries over the cap only under the explicit policy and counts them', async () => {
     const { domain, partition, stream } = freshPartition();
     await addEntries(stream, ids(10));
-    await redis.xgroup('CREATE', stream, 'stuck', '0');
+    await db.redis.xgroup('CREATE', stream, 'stuck', '0');
     await readAs(stream, 'stuck', 2);
-    const trimmer = createTrimmer({ redis, keys });
+    const trimmer = createTrimmer({ redis: db.redis, keys });
 
     const alarmOnly = await trimmer.trimPartition({ domain, partition, groups: ['stuck'], hardCap: 4 });
     expect(alarmOnly).toMatchObject({ trimmed: 0, length: 10, overCap: true, droppedUnacked: 0 });
@@ -238,20 +230,20 @@ describe('trimPartition', () => {
       hardCap: 4,
       dropUnackedOverCap: true,
     });
-    expect(await redis.hget(keys.counters, trimmedUnackedField(stream))).toBe('8');
+    expect(await db.redis.hget(keys.counters, trimmedUnackedField(stream))).toBe('8');
   });
 
   it('keeps acked entries younger than minRetentionMs (Redis time)', async () => {
     const { domain, partition, stream } = freshPartition();
-    const [seconds, micros] = await redis.time();
+    const [seconds, micros] = await db.redis.time();
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const old = [`${now - 60_000}-0`, `${now - 30_000}-0`];
     const young = `${now - 1_000}-0`;
     await addEntries(stream, [...old, young]);
-    await redis.xgroup('CREATE', stream, 'settle', '0');
+    await db.redis.xgroup('CREATE', stream, 'settle', '0');
     await readAs(stream, 'settle', 3);
-    await redis.xack(stream, 'settle', ...old, young);
-    const trimmer = createTrimmer({ redis, keys });
+    await db.redis.xack(stream, 'settle', ...old, young);
+    const trimmer = createTrimmer({ redis: db.redis, keys });
 
     const kept = await trimmer.trimPartition({
       domain,
@@ -268,7 +260,7 @@ describe('trimPartition', () => {
 
   it('refuses malformed options before touching Redis', async () => {
     const { domain, partition } = freshPartition();
-    const trimmer = createTrimmer({ redis, keys });
+    const trimmer = createTrimmer({ redis: db.redis, keys });
 
     await expect(trimmer.trimPartition({ domain, partition, groups: [], hardCap: 0 })).rejects.toBeInstanceOf(
       ValidationError,
@@ -287,7 +279,7 @@ describe('trimDlq', () => {
     const { domain, partition, dlq } = freshPartition();
     await addEntries(dlq, ids(5));
 
-    const result = await createTrimmer({ redis, keys }).trimDlq({ domain, partition, maxLen: 2 });
+    const result = await createTrimmer({ redis: db.redis, keys }).trimDlq({ domain, partition, maxLen: 2 });
 
     expect(result).toEqual({ trimmed: 3, length: 2 });
     expect(await streamIds(dlq)).toEqual(['4000-0', '5000-0']);
@@ -296,7 +288,7 @@ describe('trimDlq', () => {
   it('drops dead letters older than maxAgeMs, then applies maxLen', async () => {
     const { domain, partition, dlq } = freshPartition();
     await addEntries(dlq, ids(5));
-    const trimmer = createTrimmer({ redis, keys, clock: new ManualClock(10_000) });
+    const trimmer = createTrimmer({ redis: db.redis, keys, clock: new ManualClock(10_000) });
 
     expect(await trimmer.trimDlq({ domain, partition, maxAgeMs: 7_000 })).toEqual({ trimmed: 2, length: 3 });
     expect(await streamIds(dlq)).toEqual(['3000-0', '4000-0', '5000-0']);
