@@ -18,6 +18,9 @@ import type { JobRunner, RunnerSettings } from './pipelines/job-runner.js';
 import { defaultBackoff } from './streams/backoff.js';
 import { createKeyBuilder } from './streams/keys.js';
 import { checkRedisSafety } from './streams/redis-safety.js';
+import { createRetentionLoop } from './streams/retention-loop.js';
+import type { RetentionDomain, RetentionLoop } from './streams/retention-loop.js';
+import { createTrimmer } from './streams/trimmer.js';
 
 export interface WorkerOptions {
   readonly config: WorkerConfig;
@@ -33,6 +36,8 @@ export interface Worker {
   /** Names of the jobs this process runs, sorted. */
   readonly jobs: readonly string[];
   readonly runners: readonly JobRunner[];
+  /** The periodic retention trimmer over the enabled jobs' domains (idle when TRIM_INTERVAL_MS=0). */
+  readonly retention: RetentionLoop;
   /** Stops every runner in parallel within the grace period (default SHUTDOWN_GRACE_MS), then closes Redis. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -115,14 +120,17 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     logger.warn({ flags: unused }, `ENABLE_* variables that match no job: ${unused.join(', ')}`);
   if (jobs.length === 0)
     logger.warn('no job is enabled: PROCESSORS and ENABLE_* select nothing in this build');
+  const retention = startRetention(config, redis, keys, logger, retentionDomains(definitions, partitions));
   logger.info({ jobs, partitions }, 'worker started');
 
   let stopping: Promise<void> | undefined;
   return {
     jobs,
     runners,
+    retention,
     stop(graceMs = config.consumer.shutdownGraceMs) {
       stopping ??= (async () => {
+        await retention.stop();
         const released = new Map<string, number>();
         for (const runner of runners)
           runner.once('stopped', (event) => released.set(event.job, event.released));
@@ -252,4 +260,34 @@ function redactedUrl(url: string): string {
   } catch {
     return 'REDIS_URL';
   }
+}
+
+function retentionDomains(
+  definitions: readonly JobDefinition<never>[],
+  partitions: number,
+): RetentionDomain[] {
+  const groups = new Map<string, string[]>();
+  for (const job of definitions) groups.set(job.domain, [...(groups.get(job.domain) ?? []), job.name]);
+  return [...groups].map(([domain, names]) => ({ domain, partitions, groups: names }));
+}
+
+function startRetention(
+  config: WorkerConfig,
+  redis: Redis,
+  keys: ReturnType<typeof createKeyBuilder>,
+  logger: Logger,
+  domains: RetentionDomain[],
+): RetentionLoop {
+  const trimmer = createTrimmer({ redis, keys, logger });
+  const retention = createRetentionLoop({
+    trimmer,
+    domains,
+    policy: config.retention,
+    intervalMs: config.retention.trimIntervalMs,
+  });
+  retention.on('error', ({ domain, partition, error }) =>
+    logger.warn({ domain, partition, err: error }, `retention trim of ${domain}:${partition} failed`),
+  );
+  retention.start();
+  return retention;
 }

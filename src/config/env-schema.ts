@@ -6,6 +6,7 @@ import {
   choiceVar,
   durationVar,
   integerVar,
+  nameListVar,
   optionalTextVar,
   parseBooleanFlag,
   processorsVar,
@@ -77,6 +78,17 @@ export interface WorkerConfig {
     readonly partitionsDefault: number;
     readonly eventMaxBytes: number;
     readonly dedupeWindowMs: number;
+  };
+  /** The retention trimmer (DESIGN.md §4): stream and DLQ limits. */
+  readonly retention: {
+    /** 0 = the trimmer does not run in this process. */
+    readonly trimIntervalMs: number;
+    readonly minRetentionMs: number;
+    readonly hardCap: number;
+    /** Domains whose streams may drop unacked entries over the hard cap (explicit policy). */
+    readonly dropUnackedDomains: readonly string[];
+    readonly dlqMaxLen: number;
+    readonly dlqMaxAgeMs: number;
   };
   readonly retry: {
     readonly maxAttempts: number;
@@ -186,6 +198,21 @@ const fixedVariables = {
     false,
   ),
   JOB_AUDIT_ENABLED: booleanVar('Record every outbound job call in the audit stream.', false),
+  TRIM_INTERVAL_MS: durationVar('How often the retention trimmer runs (ms); 0 turns it off.', 60_000, 0),
+  STREAM_MIN_RETENTION_MS: durationVar(
+    'Acked entries younger than this stay in the stream for replay (ms).',
+    3_600_000,
+    0,
+  ),
+  STREAM_HARD_CAP: integerVar('Entries per partition stream above which the trimmer raises its alarm.', {
+    fallback: 1_000_000,
+    min: 1,
+  }),
+  STREAM_DROP_UNACKED_DOMAINS: nameListVar(
+    'Domains whose streams drop their oldest entries over the hard cap even when unacked (counted).',
+  ),
+  DLQ_MAX_LEN: integerVar('Dead letters kept per partition.', { fallback: 100_000, min: 1 }),
+  DLQ_MAX_AGE_MS: durationVar('Dead letters older than this are trimmed (ms).', 1_209_600_000),
 };
 
 type FixedEnv = z.output<z.ZodObject<typeof fixedVariables>>;
@@ -237,6 +264,14 @@ function toWorkerConfig(env: FixedEnv & Record<string, unknown>): WorkerConfig {
       partitionsDefault: env.PARTITIONS_DEFAULT,
       eventMaxBytes: env.EVENT_MAX_BYTES,
       dedupeWindowMs: env.DEDUPE_WINDOW_MS,
+    },
+    retention: {
+      trimIntervalMs: env.TRIM_INTERVAL_MS,
+      minRetentionMs: env.STREAM_MIN_RETENTION_MS,
+      hardCap: env.STREAM_HARD_CAP,
+      dropUnackedDomains: env.STREAM_DROP_UNACKED_DOMAINS,
+      dlqMaxLen: env.DLQ_MAX_LEN,
+      dlqMaxAgeMs: env.DLQ_MAX_AGE_MS,
     },
     retry: {
       maxAttempts: env.MAX_ATTEMPTS_DEFAULT,

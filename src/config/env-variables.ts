@@ -155,3 +155,21 @@ export function processorsVar(description: string): z.ZodType<string[] | undefin
     parseProcessors,
   );
 }
+
+function parseNameList(raw: string): Parsed<string[]> {
+  const items = raw.split(',').map((item) => item.trim());
+  if (items.some((item) => item === '')) return reject('has an empty item');
+  const bad = items.find((item) => !/^[A-Za-z0-9_.-]{1,64}$/.test(item));
+  if (bad !== undefined) return reject(`has a bad name "${bad}"`);
+  return accept([...new Set(items)]);
+}
+
+/** A comma-separated list of names (domains, groups); absent = empty list. */
+export function nameListVar(description: string): z.ZodType<string[], string | undefined> {
+  return variable(
+    description,
+    'a comma-separated list of names of letters, digits, "_", "." or "-"; unset = none',
+    [],
+    parseNameList,
+  );
+}
