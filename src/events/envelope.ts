@@ -61,6 +61,8 @@ export const envelopeSchema = z.strictObject({
     .string()
     .regex(GROUP_PATTERN, 'expected a group name of 1-64 chars [A-Za-z0-9_.-]')
     .optional(),
+  // How many times this event was re-emitted by defer/repeat (1 on the first re-emission); absent on originals.
+  repetition: z.number().int('expected an integer').min(1, 'expected a count >= 1').optional(),
 });
 
 /** A published fact. `data` is typed by the registry schema of `type` once validated. */

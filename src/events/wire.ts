@@ -6,7 +6,7 @@ import type { ValidationIssue } from '../errors.js';
 import { describeIssues, envelopeSchema, zodIssues } from './envelope.js';
 import type { EventEnvelope } from './envelope.js';
 
-/** Field names in the order encodeEvent writes them; the last two are optional. */
+/** Field names in the order encodeEvent writes them; the last three are optional. */
 export const WIRE_FIELDS = [
   'id',
   'type',
@@ -17,6 +17,7 @@ export const WIRE_FIELDS = [
   'data',
   'traceparent',
   'targetGroup',
+  'repetition',
 ] as const;
 export type WireField = (typeof WIRE_FIELDS)[number];
 
@@ -54,6 +55,7 @@ export function encodeEvent(event: EventEnvelope): string[] {
   ];
   if (event.traceparent !== undefined) fields.push('traceparent', event.traceparent);
   if (event.targetGroup !== undefined) fields.push('targetGroup', event.targetGroup);
+  if (event.repetition !== undefined) fields.push('repetition', String(event.repetition));
   return fields;
 }
 
@@ -85,6 +87,9 @@ export function decodeEntry(fields: readonly string[]): EventEnvelope {
   if (traceparent !== undefined) candidate['traceparent'] = traceparent;
   const targetGroup = values.get('targetGroup');
   if (targetGroup !== undefined) candidate['targetGroup'] = targetGroup;
+  const repetition = values.get('repetition');
+  if (repetition !== undefined) candidate['repetition'] = readCount('repetition', repetition, issues);
+  if (issues.length > 0) throw invalidEntry(issues);
 
   const result = envelopeSchema.safeParse(candidate);
   if (!result.success) {
@@ -161,9 +166,13 @@ function collectFields(fields: readonly string[]): {
 }
 
 function readVersion(text: string | undefined, issues: ValidationIssue[]): number | undefined {
-  if (text === undefined) return undefined;
+  return text === undefined ? undefined : readCount('v', text, issues);
+}
+
+/** A positive decimal integer field (`v`, `repetition`); the schema then bounds it to a safe integer. */
+function readCount(field: WireField, text: string, issues: ValidationIssue[]): number | undefined {
   if (!VERSION_TEXT.test(text)) {
-    issues.push({ path: 'v', message: 'expected a positive decimal integer without sign or leading zeros' });
+    issues.push({ path: field, message: 'expected a positive decimal integer without sign or leading zeros' });
     return undefined;
   }
   return Number(text);

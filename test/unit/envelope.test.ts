@@ -128,6 +128,7 @@ describe('wire format', () => {
       ...valid,
       traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
       targetGroup: 'cfb.settle',
+      repetition: 3,
     };
     expect(encodeEvent(traced)).toEqual([
       'id',
@@ -148,6 +149,8 @@ describe('wire format', () => {
       traced.traceparent,
       'targetGroup',
       'cfb.settle',
+      'repetition',
+      '3',
     ]);
     expect(encodeEvent(valid)).toHaveLength(14);
   });
@@ -159,6 +162,15 @@ describe('wire format', () => {
       fields.slice(2 * i, 2 * i + 2),
     ).reverse();
     expect(decodeEntry(pairs.flat())).toEqual({ ...valid, targetGroup: 'g1' });
+    expect(decodeEntry(encodeEvent({ ...valid, repetition: 12 }))).toEqual({ ...valid, repetition: 12 });
+  });
+
+  it('refuses a repetition that is not a positive decimal count', () => {
+    const base = encodeEvent(valid);
+    for (const bad of ['0', '-1', '1.5', '01', 'two', '']) {
+      const error = errorOf(() => decodeEntry([...base, 'repetition', bad]));
+      expect(error.issues.map((issue) => issue.path)).toContain('repetition');
+    }
   });
 
   it('refuses data without a JSON form', () => {
