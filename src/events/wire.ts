@@ -172,7 +172,10 @@ function readVersion(text: string | undefined, issues: ValidationIssue[]): numbe
 /** A positive decimal integer field (`v`, `repetition`); the schema then bounds it to a safe integer. */
 function readCount(field: WireField, text: string, issues: ValidationIssue[]): number | undefined {
   if (!VERSION_TEXT.test(text)) {
-    issues.push({ path: field, message: 'expected a positive decimal integer without sign or leading zeros' });
+    issues.push({
+      path: field,
+      message: 'expected a positive decimal integer without sign or leading zeros',
+    });
     return undefined;
   }
   return Number(text);
