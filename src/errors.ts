@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'SCRIPT'
   | 'UNSAFE_REDIS'
   | 'PARTITION_MISMATCH'
-  | 'REDIS_UNAVAILABLE';
+  | 'REDIS_UNAVAILABLE'
+  | 'SSRF_BLOCKED';
 
 export class WorkersError extends Error {
   readonly code: ErrorCode;
@@ -61,6 +62,25 @@ export class TransientError extends WorkersError {
 export class PermanentError extends WorkersError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('PERMANENT', message, options);
+  }
+}
+
+/** Which SSRF guard rule refused an outbound call to an external provider. */
+export type SsrfRule = 'scheme' | 'credentials' | 'host' | 'address' | 'redirect';
+
+/** The SSRF guard refused a target before connecting to it; permanent, and names the rule and host (no query). */
+export class SsrfBlockedError extends PermanentError {
+  override readonly code = 'SSRF_BLOCKED';
+  readonly rule: SsrfRule;
+  readonly host: string;
+  /** The refused IP address, when the rule is `address`. */
+  readonly address: string | undefined;
+
+  constructor(rule: SsrfRule, host: string, detail: string, address?: string, options?: { cause?: unknown }) {
+    super(`SSRF guard blocked ${host} (${rule}): ${detail}`, options);
+    this.rule = rule;
+    this.host = host;
+    this.address = address;
   }
 }
 

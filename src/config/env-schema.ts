@@ -62,7 +62,26 @@ export interface WorkerConfig {
   };
   /** Base URLs of the internal services; a missing one means jobs needing it cannot run. */
   readonly services: Readonly<Partial<Record<ServiceName, string>>>;
-  readonly serviceJwt: { readonly privateJwk: string | undefined; readonly issuer: string };
+  readonly serviceJwt: {
+    readonly privateJwk: string | undefined;
+    readonly issuer: string;
+    /** Lifetime of a signed service JWT (at most 300 s). */
+    readonly ttlSeconds: number;
+  };
+  /** Outbound calls to the internal services. */
+  readonly sinks: {
+    readonly connectTimeoutMs: number;
+    /** Applies to the response headers and, separately, to each gap while reading the body. */
+    readonly requestTimeoutMs: number;
+    /** Responses bigger than this are cut off while reading. */
+    readonly responseMaxBytes: number;
+    /** Optional mTLS: PEM file paths; cert and key come together, the CA alone pins the servers' CA. */
+    readonly mtls: {
+      readonly certFile: string | undefined;
+      readonly keyFile: string | undefined;
+      readonly caFile: string | undefined;
+    };
+  };
   readonly jobs: {
     /** PROCESSORS: job names and domain aliases to run; undefined = every enabled job. */
     readonly processors: readonly string[] | undefined;
@@ -148,6 +167,36 @@ const fixedVariables = {
     'a private JWK as JSON, optional',
   ),
   SERVICE_JWT_ISSUER: textVar('`iss` claim of service JWTs.', { fallback: 'workers' }),
+  SERVICE_JWT_TTL_SECONDS: integerVar(
+    'Lifetime of a service JWT (s); tokens are reused until shortly before.',
+    {
+      fallback: 300,
+      min: 30,
+      max: 300,
+    },
+  ),
+  SVC_CONNECT_TIMEOUT_MS: durationVar('Time to open a connection to an internal service (ms).', 5000),
+  SVC_REQUEST_TIMEOUT_MS: durationVar(
+    'Time an internal service may take to send its response headers, and between body chunks (ms).',
+    10_000,
+  ),
+  SVC_RESPONSE_MAX_BYTES: integerVar('Largest response body read from an internal service (bytes).', {
+    fallback: 1_048_576,
+    min: 1024,
+    max: 67_108_864,
+  }),
+  SVC_MTLS_CERT_FILE: optionalTextVar(
+    'PEM client certificate for mTLS to the internal services; needs SVC_MTLS_KEY_FILE.',
+    'a path to a PEM certificate, optional',
+  ),
+  SVC_MTLS_KEY_FILE: optionalTextVar(
+    'PEM private key of the mTLS client certificate; needs SVC_MTLS_CERT_FILE.',
+    'a path to a PEM private key, optional',
+  ),
+  SVC_MTLS_CA_FILE: optionalTextVar(
+    'PEM CA bundle the internal services’ certificates must chain to (optional; default: system CAs).',
+    'a path to a PEM CA bundle, optional',
+  ),
   PROCESSORS: processorsVar(
     'Jobs to run: job names and domain aliases (cfb.settle,escrow); unset = every enabled job.',
   ),
@@ -249,7 +298,21 @@ function toWorkerConfig(env: FixedEnv & Record<string, unknown>): WorkerConfig {
       allowUnsafe: env.ALLOW_UNSAFE_REDIS,
     },
     services,
-    serviceJwt: { privateJwk: env.SERVICE_JWT_PRIVATE_JWK, issuer: env.SERVICE_JWT_ISSUER },
+    serviceJwt: {
+      privateJwk: env.SERVICE_JWT_PRIVATE_JWK,
+      issuer: env.SERVICE_JWT_ISSUER,
+      ttlSeconds: env.SERVICE_JWT_TTL_SECONDS,
+    },
+    sinks: {
+      connectTimeoutMs: env.SVC_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: env.SVC_REQUEST_TIMEOUT_MS,
+      responseMaxBytes: env.SVC_RESPONSE_MAX_BYTES,
+      mtls: {
+        certFile: env.SVC_MTLS_CERT_FILE,
+        keyFile: env.SVC_MTLS_KEY_FILE,
+        caFile: env.SVC_MTLS_CA_FILE,
+      },
+    },
     jobs: {
       processors: env.PROCESSORS,
       enableFlags: Object.fromEntries(
@@ -368,6 +431,23 @@ export const workerEnvSchema = z
       }
     },
     whenValid('HEARTBEAT_INTERVAL_MS', 'CLAIM_FLOOR_MS'),
+  )
+  .superRefine(
+    (env, ctx) => {
+      // a certificate without its key (or the reverse) cannot authenticate: refuse rather than call without mTLS
+      const [present, missing] =
+        env.SVC_MTLS_CERT_FILE === undefined
+          ? ['SVC_MTLS_KEY_FILE', 'SVC_MTLS_CERT_FILE']
+          : ['SVC_MTLS_CERT_FILE', 'SVC_MTLS_KEY_FILE'];
+      if ((env.SVC_MTLS_CERT_FILE === undefined) !== (env.SVC_MTLS_KEY_FILE === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [missing],
+          message: `is required when ${present} is set (expected both mTLS files, or neither)`,
+        });
+      }
+    },
+    whenValid('SVC_MTLS_CERT_FILE', 'SVC_MTLS_KEY_FILE'),
   )
   .transform(toWorkerConfig);
 

@@ -24,6 +24,15 @@ export const REDACTED_PATHS: readonly string[] = [
   '*.token',
   'SERVICE_JWT_PRIVATE_JWK',
   '*.SERVICE_JWT_PRIVATE_JWK',
+  // header names keep the case they were written in; JWK objects and mTLS keys logged by mistake
+  'Authorization',
+  '*.Authorization',
+  'headers.Authorization',
+  '*.headers.Authorization',
+  'jwk.d',
+  '*.jwk.d',
+  'tls.key',
+  '*.tls.key',
 ];
 
 export const REDACTED = '[redacted]';

@@ -35,7 +35,13 @@ describe('loadConfig defaults', () => {
       allowUnsafe: false,
     });
     expect(config.services).toEqual({});
-    expect(config.serviceJwt).toEqual({ privateJwk: undefined, issuer: 'workers' });
+    expect(config.serviceJwt).toEqual({ privateJwk: undefined, issuer: 'workers', ttlSeconds: 300 });
+    expect(config.sinks).toEqual({
+      connectTimeoutMs: 5000,
+      requestTimeoutMs: 10_000,
+      responseMaxBytes: 1_048_576,
+      mtls: { certFile: undefined, keyFile: undefined, caFile: undefined },
+    });
     expect(config.jobs).toEqual({
       processors: undefined,
       enableFlags: {},
@@ -210,6 +216,47 @@ describe('loadConfig errors', () => {
     for (const secret of ['tok-123', 'key-456', 'hunter2', 'hunter3']) {
       expect(error.message).not.toContain(secret);
     }
+  });
+
+  it('reads the sink settings: timeouts, response cap, JWT lifetime and the mTLS files', () => {
+    const config = load({
+      SVC_CONNECT_TIMEOUT_MS: '750',
+      SVC_REQUEST_TIMEOUT_MS: '2500',
+      SVC_RESPONSE_MAX_BYTES: '4096',
+      SERVICE_JWT_TTL_SECONDS: '120',
+      SVC_MTLS_CERT_FILE: '/tls/tls.crt',
+      SVC_MTLS_KEY_FILE: '/tls/tls.key',
+      SVC_MTLS_CA_FILE: '/tls/ca.crt',
+    });
+    expect(config.serviceJwt.ttlSeconds).toBe(120);
+    expect(config.sinks).toEqual({
+      connectTimeoutMs: 750,
+      requestTimeoutMs: 2500,
+      responseMaxBytes: 4096,
+      mtls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key', caFile: '/tls/ca.crt' },
+    });
+    expect(load({ SVC_MTLS_CA_FILE: '/tls/ca.crt' }).sinks.mtls.caFile).toBe('/tls/ca.crt');
+  });
+
+  it.each([
+    ['SERVICE_JWT_TTL_SECONDS', '301', 'from 30 to 300'],
+    ['SERVICE_JWT_TTL_SECONDS', '0', 'from 30 to 300'],
+    ['SVC_RESPONSE_MAX_BYTES', '100', 'from 1024 to 67108864'],
+    ['SVC_REQUEST_TIMEOUT_MS', '0', 'whole decimal number'],
+    ['SVC_MTLS_CA_FILE', '', 'is empty'],
+  ])('%s=%j is refused (%s)', (name, value, expected) => {
+    const error = configError({ [name]: value });
+    expect(error.variable).toBe(name);
+    expect(error.message).toContain(expected);
+  });
+
+  it('requires the mTLS certificate and key together, naming the missing one', () => {
+    expect(configError({ SVC_MTLS_CERT_FILE: '/tls/tls.crt' }).message).toMatch(
+      /SVC_MTLS_KEY_FILE: is required when SVC_MTLS_CERT_FILE is set/,
+    );
+    expect(configError({ SVC_MTLS_KEY_FILE: '/tls/tls.key' }).message).toMatch(
+      /SVC_MTLS_CERT_FILE: is required when SVC_MTLS_KEY_FILE is set/,
+    );
   });
 
   it('requires HEARTBEAT_INTERVAL_MS to be at most a third of CLAIM_FLOOR_MS, naming both', () => {
