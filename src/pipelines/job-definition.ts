@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { EventEnvelope } from '../events/envelope.js';
 import { ValidationError } from '../errors.js';
 import type { Outcome } from '../streams/outcome.js';
+import { deferOptionsSchema, type DeferPolicy } from './deferral.js';
 
 export interface JobContext {
   /** Aborted on handler timeout or forced shutdown. */
@@ -18,39 +19,91 @@ export interface JobContext {
 
 export type JobHandler<TData = unknown> = (event: EventEnvelope<TData>, ctx: JobContext) => Promise<Outcome>;
 
-export const jobOptionsSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
-    .describe('consumer group name, e.g. cfb.settle'),
-  domain: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
-    .describe('domain whose partition streams the job reads'),
-  types: z.array(z.string().min(1)).min(1).describe('event types handled; others are acked and skipped'),
-  concurrency: z.number().int().min(1).max(1000).default(16).describe('handlers in flight per consumer'),
-  maxAttempts: z.number().int().min(1).optional().describe('failures before the DLQ (MAX_ATTEMPTS_DEFAULT)'),
-  maxDeliveries: z.number().int().min(2).optional().describe('crash-loop guard on Redis delivery count'),
-  timeoutMs: z.number().int().min(1).optional().describe('per-attempt handler timeout'),
-  startId: z.string().optional().describe('where a new group starts: $ (default), 0 or an id'),
+const positiveMs = z.number().int().min(1);
+
+export const retryPolicySchema = z.strictObject({
+  maxAttempts: z.number().int().min(1).optional().describe('failures before the DLQ'),
+  backoff: z
+    .strictObject({
+      baseMs: positiveMs.describe("the first failure's delay ceiling"),
+      maxMs: positiveMs.describe('no delay exceeds this'),
+      floorRatio: z.number().min(0).max(1).describe('share of the ceiling always waited'),
+    })
+    .partial()
+    .optional()
+    .describe('exponential backoff with full jitter above a floor; unset fields take the worker defaults'),
 });
+
+export const rateLimitSchema = z.strictObject({
+  perSecond: z.number().positive().describe('sustained handler starts per second, per consumer'),
+  burst: z.number().int().min(1).describe('handler starts allowed at once after an idle spell'),
+});
+
+export const circuitBreakerSchema = z.strictObject({
+  failures: z.number().int().min(1).describe('transient failures within windowMs that open the circuit'),
+  windowMs: positiveMs.describe('window in which failures are counted'),
+  openMs: positiveMs.describe('time open (nothing pulled) before one probe is let through'),
+});
+
+export const jobOptionsSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .describe('consumer group name, e.g. cfb.settle'),
+    domain: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .describe('domain whose partition streams the job reads'),
+    types: z.array(z.string().min(1)).min(1).describe('event types handled; others are acked and skipped'),
+    concurrency: z.number().int().min(1).max(1000).default(16).describe('handlers in flight per consumer'),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('failures before the DLQ (MAX_ATTEMPTS_DEFAULT); same as retry.maxAttempts'),
+    retry: retryPolicySchema.optional().describe('retry policy; unset fields take the worker defaults'),
+    rateLimit: rateLimitSchema.optional().describe('local token bucket per consumer; none when absent'),
+    circuitBreaker: circuitBreakerSchema.optional().describe('per-job circuit breaker; off when absent'),
+    maxDeliveries: z.number().int().min(2).optional().describe('crash-loop guard on Redis delivery count'),
+    timeoutMs: z.number().int().min(1).optional().describe('per-attempt handler timeout'),
+    startId: z.string().optional().describe('where a new group starts: $ (default), 0 or an id'),
+    defer: deferOptionsSchema
+      .optional()
+      .describe('defer/repeat: interval, run limit, jitter (deadline and timeout action beside the handler)'),
+  })
+  .refine((job) => job.maxAttempts === undefined || job.retry?.maxAttempts === undefined, {
+    message: 'set maxAttempts or retry.maxAttempts, not both',
+    path: ['maxAttempts'],
+  });
 
 export type JobOptions = z.input<typeof jobOptionsSchema>;
 
-export interface JobDefinition<TData = unknown> extends JobOptions {
+export interface JobDefinition<TData = unknown> extends Omit<JobOptions, 'defer'> {
   readonly handler: JobHandler<TData>;
+  /** Defer and repeat: re-emission interval, limit, jitter, the deadline and the timeout action. */
+  readonly defer?: DeferPolicy<TData>;
   /** Keyed concurrency key; defaults to the event's partition key. */
   readonly keyOf?: (event: EventEnvelope<TData>) => string;
 }
 
 export function validateJob<TData>(job: JobDefinition<TData>): z.output<typeof jobOptionsSchema> {
-  const { handler, keyOf, ...options } = job;
+  const { handler, keyOf, defer, ...options } = job;
   if (typeof handler !== 'function')
     throw new ValidationError(`job "${options.name}": handler must be a function`);
   if (keyOf !== undefined && typeof keyOf !== 'function') {
     throw new ValidationError(`job "${options.name}": keyOf must be a function`);
   }
-  const parsed = jobOptionsSchema.safeParse(options);
+  const { deadline, onTimeout, ...deferOptions } = defer ?? {};
+  for (const [name, fn] of Object.entries({ deadline, onTimeout })) {
+    if (fn !== undefined && typeof fn !== 'function') {
+      throw new ValidationError(`job "${options.name}": defer.${name} must be a function`);
+    }
+  }
+  const parsed = jobOptionsSchema.safeParse(
+    defer === undefined ? options : { ...options, defer: deferOptions },
+  );
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     throw new ValidationError(
