@@ -21,6 +21,8 @@ import { checkRedisSafety } from './streams/redis-safety.js';
 import { createRetentionLoop } from './streams/retention-loop.js';
 import type { RetentionDomain, RetentionLoop } from './streams/retention-loop.js';
 import { createTrimmer } from './streams/trimmer.js';
+import { createTimerMover } from './scheduler/timer-mover.js';
+import type { TimerMover } from './scheduler/timer-mover.js';
 
 export interface WorkerOptions {
   readonly config: WorkerConfig;
@@ -38,6 +40,8 @@ export interface Worker {
   readonly runners: readonly JobRunner[];
   /** The periodic retention trimmer over the enabled jobs' domains (idle when TRIM_INTERVAL_MS=0). */
   readonly retention: RetentionLoop;
+  /** Moves due timers (defer, repeat, scheduled events) of the enabled jobs' domains into their streams. */
+  readonly timers: TimerMover;
   /** Stops every runner in parallel within the grace period (default SHUTDOWN_GRACE_MS), then closes Redis. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -79,6 +83,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const keys = createKeyBuilder({ prefix: config.queue.prefix, dlqSuffix: config.queue.dlqSuffix });
   const partitions = config.queue.partitionsDefault;
   const runners: JobRunner[] = [];
+  let timers: TimerMover;
   const closeRedis = async (): Promise<void> => {
     if (ownsRedis) await redis.quit().catch(() => redis.disconnect());
   };
@@ -109,6 +114,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       runners.push(runner);
     }
     await Promise.all(runners.map((runner) => runner.start()));
+    // the mover subscribes to wake-ups: a Redis that fails here fails the start like a runner would
+    timers = await startTimerMover(redis, keys, logger, retentionDomains(definitions, partitions));
   } catch (error) {
     await Promise.allSettled(runners.map((runner) => runner.stop(0)));
     await closeRedis();
@@ -128,9 +135,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     jobs,
     runners,
     retention,
+    timers,
     stop(graceMs = config.consumer.shutdownGraceMs) {
       stopping ??= (async () => {
-        await retention.stop();
+        await Promise.all([retention.stop(), timers.stop()]);
         const released = new Map<string, number>();
         for (const runner of runners)
           runner.once('stopped', (event) => released.set(event.job, event.released));
@@ -290,4 +298,31 @@ function startRetention(
   );
   retention.start();
   return retention;
+}
+
+/** Any number of movers may run (each timer enters its stream once), so every worker runs one. */
+async function startTimerMover(
+  redis: Redis,
+  keys: ReturnType<typeof createKeyBuilder>,
+  logger: Logger,
+  domains: RetentionDomain[],
+): Promise<TimerMover> {
+  const partitions = domains.flatMap(({ domain, partitions: count }) =>
+    Array.from({ length: count }, (_, i) => keys.partition(domain, i)),
+  );
+  const mover = createTimerMover({ redis, keys, partitions });
+  const warnLimited = rateLimitedLog(logger, LOOP_ERROR_LOG_INTERVAL_MS);
+  mover.on('error', ({ partition, error }) =>
+    warnLimited(
+      `timers\0${partition?.tag ?? ''}`,
+      'warn',
+      { partition: partition?.tag, err: error },
+      'timer mover failed',
+    ),
+  );
+  mover.on('deadLettered', ({ partition, count }) =>
+    logger.error({ partition: partition.tag, count }, 'timers with unreadable payloads were dead-lettered'),
+  );
+  await mover.start();
+  return mover;
 }

@@ -147,7 +147,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
       for (const event of group) args.push(event.id, event.fields.length, ...event.fields);
       queueScript(
         pipeline,
-        'publish',
+        'publishEvent',
         [partitionKeys.stream, ...buckets.map((bucket) => partitionKeys.published(bucket))],
         args,
       );
@@ -156,14 +156,18 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     const replies = pipelineResults(await pipeline.exec());
     const results: PublishResult[] = new Array<PublishResult>(placed.length);
     [...byStream.values()].forEach((group, g) => {
-      const reply = checkScriptResult('publish', replies[g]);
+      const reply = checkScriptResult('publishEvent', replies[g]);
       if (!Array.isArray(reply) || reply.length !== group.length * 2) {
-        throw new ScriptError('publish', 0, `expected ${group.length * 2} reply items, got ${String(reply)}`);
+        throw new ScriptError(
+          'publishEvent',
+          0,
+          `expected ${group.length * 2} reply items, got ${String(reply)}`,
+        );
       }
       group.forEach((event, i) => {
         const entryId: unknown = reply[2 * i];
         if (typeof entryId !== 'string') {
-          throw new ScriptError('publish', 0, `expected an entry id for event ${event.id}`);
+          throw new ScriptError('publishEvent', 0, `expected an entry id for event ${event.id}`);
         }
         results[event.index] = {
           eventId: event.id,
@@ -189,7 +193,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     publishBatch,
     async publish(event) {
       const [result] = await publishBatch([event]);
-      if (!result) throw new ScriptError('publish', 0, 'no result for the published event');
+      if (!result) throw new ScriptError('publishEvent', 0, 'no result for the published event');
       return result;
     },
   };

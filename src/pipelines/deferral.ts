@@ -49,30 +49,31 @@ export interface Reemission {
   readonly event: EventEnvelope;
 }
 
-export type DeferDecision = { readonly kind: 'reemit'; readonly timer: Reemission } | TimeoutDecision;
-export interface TimeoutDecision {
-  readonly kind: 'timeout';
-  readonly cause: DeferCause;
-}
-
 /** The deterministic timer id of a group's re-emission of one event. */
 export function deferTimerId(group: string, eventId: string): string {
   return `defer:${group}:${eventId}`;
 }
 
-/** Before the handler runs: past its deadline an event goes straight to the timeout action. */
+/**
+ * Before the handler runs: past its deadline, or beyond the run limit, an event goes to the timeout action
+ * instead. `now` should be at least the entry id's time (Redis time), so a re-emission due at the deadline is
+ * judged past it whatever the worker clock says.
+ */
 export function timeoutBeforeRun<TData>(
   policy: DeferPolicy<TData> | undefined,
   event: EventEnvelope<TData>,
   now: number,
-): TimeoutDecision | undefined {
-  const deadline = policy?.deadline?.(event);
-  return deadline !== undefined && now >= deadline ? { kind: 'timeout', cause: 'deadline' } : undefined;
+): DeferCause | undefined {
+  if (policy === undefined) return undefined;
+  if (policy.limit !== undefined && (event.repetition ?? 0) + 1 > policy.limit) return 'limit';
+  const deadline = policy.deadline?.(event);
+  return deadline !== undefined && now >= deadline ? 'deadline' : undefined;
 }
 
 /**
- * After the handler answered `defer`: re-emit at `until` (or now + everyMs) plus jitter, never past the deadline
- * (re-emitted at the deadline, that run is the timeout action), unless this run was the last the limit allows.
+ * After the handler answered `defer`: re-emit at `until` (or now + everyMs) plus jitter, never past the deadline.
+ * When this run was the last the limit allows, the re-emission is due now and that next run is the timeout
+ * action, so the action runs like any attempt (timeout, retries, same Idempotency-Key on every retry).
  */
 export function decideDefer<TData>(input: {
   readonly policy: DeferPolicy<TData> | undefined;
@@ -81,27 +82,24 @@ export function decideDefer<TData>(input: {
   readonly until: number | undefined;
   readonly now: number;
   readonly random: () => number;
-}): DeferDecision {
+}): Reemission {
   const { policy, group, event, now } = input;
   const run = (event.repetition ?? 0) + 1;
-  if (policy?.limit !== undefined && run >= policy.limit) return { kind: 'timeout', cause: 'limit' };
+  const last = policy?.limit !== undefined && run >= policy.limit;
   const base = input.until ?? (policy?.everyMs === undefined ? undefined : now + policy.everyMs);
-  if (base === undefined || !Number.isFinite(base)) {
+  if (!last && (base === undefined || !Number.isFinite(base))) {
     throw new ValidationError(
       `job "${group}": a defer without a time needs the job's defer.everyMs (repeat interval)`,
     );
   }
   const jitter = Math.floor(input.random() * ((policy?.jitterMs ?? 0) + 1));
   const deadline = policy?.deadline?.(event);
-  if (deadline !== undefined && now >= deadline) return { kind: 'timeout', cause: 'deadline' };
-  const dueMs = deadline === undefined ? base + jitter : Math.min(base + jitter, deadline);
+  const wanted = last || base === undefined ? now : base + jitter;
+  const dueMs = deadline === undefined ? wanted : Math.min(wanted, deadline);
   return {
-    kind: 'reemit',
-    timer: {
-      id: deferTimerId(group, event.id),
-      dueMs: Math.max(now, Math.round(dueMs)),
-      version: run,
-      event: { ...(event as EventEnvelope), targetGroup: group, repetition: run },
-    },
+    id: deferTimerId(group, event.id),
+    dueMs: Math.max(now, Math.round(dueMs)),
+    version: run,
+    event: { ...(event as EventEnvelope), targetGroup: group, repetition: run },
   };
 }

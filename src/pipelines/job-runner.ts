@@ -1,18 +1,36 @@
 // The job runner: one consumer of one job's group. Composes the credit-based sources (new entries, due
-// retries, abandoned entries) with the pipeline (skip, dedupe, decode, keyed handler with timeout) and the
-// outcome writer, keeps held entries alive with heartbeats, and shuts down gracefully.
+// retries, abandoned entries) with the pipeline operators (decode + validate, dedupe, keyed concurrency, then
+// per item: circuit breaker, rate limit, handler with timeout, outcome classification) and the outcome writer,
+// keeps held entries alive with heartbeats, stops pulling while the circuit is open, and shuts down gracefully.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { concatMap, finalize, from, merge, mergeMap, type Subscription } from 'rxjs';
+import {
+  EMPTY,
+  asyncScheduler,
+  catchError,
+  concatMap,
+  defer,
+  finalize,
+  from,
+  identity,
+  map,
+  merge,
+  mergeMap,
+  of,
+  type Observable,
+  type OperatorFunction,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import { errorMessage } from '../errors.js';
 import type { EventEnvelope } from '../events/envelope.js';
 import type { EventRegistry } from '../events/registry.js';
-import { decodeEntry, readEntryHeader } from '../events/wire.js';
-import { backoffDelay, defaultBackoff, type BackoffPolicy } from '../streams/backoff.js';
+import { readEntryHeader } from '../events/wire.js';
+import { createDeferWriter } from '../scheduler/defer-writer.js';
+import { defaultBackoff, type BackoffPolicy } from '../streams/backoff.js';
 import { abortableSleep, creditSource } from '../streams/credit-source.js';
 import { Credits } from '../streams/credits.js';
 import { createDedupeWindow } from '../streams/dedupe-window.js';
@@ -21,13 +39,32 @@ import { deadLetterFields } from '../streams/dlq-entry.js';
 import { createGroupReader } from '../streams/group-reader.js';
 import { heartbeatOnce, releaseHeld } from '../streams/heartbeat.js';
 import type { KeyBuilder, PartitionKeys } from '../streams/keys.js';
-import { isOutcome, outcome as outcomes, outcomeFromError, type Outcome } from '../streams/outcome.js';
+import { isOutcome, outcome as outcomes, type Outcome } from '../streams/outcome.js';
 import { createOutcomeWriter } from '../streams/outcome-writer.js';
 import { createReclaimer } from '../streams/reclaimer.js';
-import { checkScriptResult, defineScripts, pipelineResults, queueScript } from '../streams/scripts.js';
-import { runWithTimeout } from './handler-timeout.js';
+import { defineScripts } from '../streams/scripts.js';
+import { createSeenCheck } from '../streams/seen-check.js';
+import {
+  createCircuitBreaker,
+  throughCircuitBreaker,
+  type CircuitBreaker,
+  type CircuitStateChange,
+} from './circuit-breaker.js';
+import {
+  classifyOutcome,
+  isTransientFailure,
+  type AttemptResult,
+  type Classified,
+  type RetryPolicy,
+} from './classify-outcome.js';
+import { decodeValidate } from './decode-validate.js';
+import { dedupe } from './dedupe.js';
+import { decideDefer, timeoutBeforeRun, type DeferCause } from './deferral.js';
 import { validateJob, type JobDefinition } from './job-definition.js';
 import { keyedConcurrency } from './keyed-concurrency.js';
+import { needsHandler, type Prepared, type ToHandle } from './prepared.js';
+import { rateLimit } from './rate-limit.js';
+import { withTimeout } from './timeout.js';
 
 export interface RunnerSettings {
   readonly maxAttempts: number;
@@ -67,6 +104,8 @@ export interface RunnerDeps {
   readonly consumer?: string;
   readonly settings?: Partial<RunnerSettings>;
   readonly random?: () => number;
+  /** Time for the rate limit, the circuit breaker and handler timeouts (default: rxjs asyncScheduler). */
+  readonly scheduler?: SchedulerLike;
 }
 
 export interface OutcomeEvent {
@@ -88,11 +127,15 @@ export interface RunnerEvents {
   ownershipLost: [{ job: string; stream: string; ids: string[] }];
   loopError: [{ job: string; where: string; error: unknown }];
   stopped: [{ job: string; released: number }];
+  /** The job's circuit breaker changed state (open: the job pulls nothing until half-open). */
+  circuit: [{ job: string } & CircuitStateChange];
 }
 
 export interface JobRunner extends EventEmitter<RunnerEvents> {
   readonly job: string;
   readonly consumer: string;
+  /** The job's circuit breaker, when its definition declares one. */
+  readonly breaker: CircuitBreaker | undefined;
   start(): Promise<void>;
   /** Stops reading, lets in-flight work finish within the grace period, then releases the rest. */
   stop(graceMs?: number): Promise<void>;
@@ -102,11 +145,6 @@ export interface JobRunner extends EventEmitter<RunnerEvents> {
 /** Most entries one reclaim call takes, leaving credits for new entries. */
 const CLAIM_SHARE = 100;
 
-/** What a delivery needs next: its handler, or an outcome decided before any handler (skip, repeat, poison). */
-type Prepared =
-  | { delivery: Delivery; event: EventEnvelope }
-  | { delivery: Delivery; verdict: Outcome; settledAs?: 'skip' | 'duplicate' };
-
 export function defaultConsumerName(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
@@ -114,21 +152,29 @@ export function defaultConsumerName(): string {
 export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDeps): JobRunner {
   const options = validateJob(job);
   const settings: RunnerSettings = { ...defaultRunnerSettings, ...deps.settings };
-  const maxAttempts = options.maxAttempts ?? settings.maxAttempts;
+  const jobBackoff = options.retry?.backoff;
+  const retryPolicy: RetryPolicy = {
+    maxAttempts: options.retry?.maxAttempts ?? options.maxAttempts ?? settings.maxAttempts,
+    backoff: {
+      baseMs: jobBackoff?.baseMs ?? settings.backoff.baseMs,
+      maxMs: jobBackoff?.maxMs ?? settings.backoff.maxMs,
+      floorRatio: jobBackoff?.floorRatio ?? settings.backoff.floorRatio,
+    },
+    random: deps.random ?? Math.random,
+  };
   const maxDeliveries = options.maxDeliveries ?? settings.maxDeliveries;
   const timeoutMs = options.timeoutMs ?? settings.handlerTimeoutMs;
   const clock = deps.clock ?? systemClock;
-  const random = deps.random ?? Math.random;
+  const scheduler = deps.scheduler ?? asyncScheduler;
   const consumer = deps.consumer ?? defaultConsumerName();
   const group = options.name;
-  const subscribed = new Set(options.types);
   const partitions: PartitionKeys[] = Array.from({ length: deps.partitions }, (_, i) =>
     deps.keys.partition(options.domain, i),
   );
   const redis = deps.redis;
   defineScripts(redis);
   const blockingRedis = redis.duplicate();
-  const dedupe = createDedupeWindow(settings.dedupeWindowMs);
+  const dedupeWindow = createDedupeWindow(settings.dedupeWindowMs);
   const credits = new Credits(options.concurrency);
   const reader = createGroupReader({
     redis,
@@ -146,7 +192,11 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     consumer,
     claimFloorMs: settings.claimFloorMs,
   });
-  const writer = createOutcomeWriter({ redis, group, consumer, dedupe, clock });
+  const writer = createOutcomeWriter({ redis, group, consumer, dedupe: dedupeWindow, clock });
+  const deferWriter = createDeferWriter({ redis, keys: deps.keys });
+  const seenCheck = createSeenCheck({ redis, group, dedupe: dedupeWindow, clock });
+  const breaker = options.circuitBreaker && createCircuitBreaker(options.circuitBreaker, scheduler);
+  const rateLimiter = options.rateLimit && rateLimit<ToHandle>({ ...options.rateLimit, scheduler });
   const held = new Map<PartitionKeys, Set<string>>(partitions.map((p) => [p, new Set<string>()]));
   const stopSources = new AbortController();
   const abortHandlers = new AbortController();
@@ -161,6 +211,23 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     emitter.emit('loopError', { job: group, where, error });
   // ioredis reports connection errors as events; unhandled they would print on stderr during an outage
   blockingRedis.on('error', report('blocking-connection'));
+  breaker?.changes.subscribe((change) => {
+    // a listener's error must not escape into the breaker (its half-open timer runs on the scheduler)
+    try {
+      emitter.emit('circuit', { job: group, ...change });
+    } catch (error) {
+      report('circuit-listener')(error);
+    }
+    // a blocking read in flight would still take new entries: end it, the next fetch waits at the gate
+    if (change.to === 'open' && started) reader.unblock().catch(report('unblock'));
+  });
+
+  /** While the circuit is open the job pulls nothing (the sources' credits wait here); stop ends the wait. */
+  async function mayPull(): Promise<boolean> {
+    if (breaker) await breaker.whenClosedOrHalfOpen(stopSources.signal);
+    return !stopSources.signal.aborted;
+  }
+  const nothing = { deliveries: [], pauseMs: 0 };
 
   function hold(deliveries: Delivery[]): Delivery[] {
     const fresh: Delivery[] = [];
@@ -185,7 +252,8 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     maxPerFetch: options.concurrency > 2 ? options.concurrency - 2 : options.concurrency,
     signal: stopSources.signal,
     onError: report('read'),
-    fetch: async (free) => ({ deliveries: hold(await reader.read(free)), pauseMs: 0 }),
+    fetch: async (free) =>
+      (await mayPull()) ? { deliveries: hold(await reader.read(free)), pauseMs: 0 } : nothing,
   });
   /** A reclaim source: takes a bounded share of credits, raises data-loss alarms, pauses when idle. */
   function reclaimSource(kind: 'claimDue' | 'claimIdle', idlePauseMs: (nextDueMs: number) => number) {
@@ -196,6 +264,7 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
       signal: stopSources.signal,
       onError: report(where),
       fetch: async (free) => {
+        if (!(await mayPull())) return nothing;
         const result = await reclaimer[kind](free);
         result.errors.forEach(report(where));
         raiseLost(result.lost);
@@ -209,73 +278,10 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
   );
   const abandoned$ = reclaimSource('claimIdle', () => Math.max(100, Math.floor(settings.claimFloorMs / 3)));
 
-  /** Type filter, crash-loop guard, decode + validate and the dedupe check, one round trip per batch. */
-  async function prepare(batch: Delivery[]): Promise<Prepared[]> {
-    const prepared: Prepared[] = [];
-    const toCheck: { delivery: Delivery; event: EventEnvelope }[] = [];
-    for (const delivery of batch) {
-      const header = readEntryHeader(delivery.fields);
-      if (
-        header.type === undefined ||
-        !subscribed.has(header.type) ||
-        (header.targetGroup !== undefined && header.targetGroup !== group)
-      ) {
-        prepared.push({ delivery, verdict: outcomes.ack(), settledAs: 'skip' });
-        continue;
-      }
-      if (delivery.deliveries > maxDeliveries) {
-        prepared.push({
-          delivery,
-          verdict: outcomes.dead('crash-loop', `delivered ${delivery.deliveries} times`),
-        });
-        continue;
-      }
-      try {
-        const event = deps.registry.validate(decodeEntry(delivery.fields));
-        toCheck.push({ delivery, event });
-      } catch (error) {
-        prepared.push({ delivery, verdict: outcomes.dead('invalid', errorMessage(error)) });
-      }
-    }
-    if (toCheck.length > 0) {
-      const seen = await checkSeen(toCheck);
-      toCheck.forEach((item, i) => {
-        if (seen[i])
-          prepared.push({ delivery: item.delivery, verdict: outcomes.ack(), settledAs: 'duplicate' });
-        else prepared.push(item);
-      });
-    }
-    return prepared;
-  }
-
-  async function checkSeen(items: { delivery: Delivery; event: EventEnvelope }[]): Promise<boolean[]> {
-    const buckets = dedupe.bucketsAt(clock.now());
-    const byPartition = new Map<PartitionKeys, number[]>();
-    items.forEach((item, i) => {
-      const list = byPartition.get(item.delivery.partition) ?? [];
-      list.push(i);
-      byPartition.set(item.delivery.partition, list);
-    });
-    const pipeline = redis.pipeline();
-    const order = [...byPartition];
-    for (const [partition, indexes] of order) {
-      queueScript(
-        pipeline,
-        'seenCheck',
-        buckets.map((b) => partition.seen(group, b)),
-        indexes.map((i) => items[i]?.event.id ?? ''),
-      );
-    }
-    const replies = pipelineResults(await pipeline.exec());
-    const seen = new Array<boolean>(items.length).fill(false);
-    replies.forEach((reply, r) => {
-      const flags = checkScriptResult('seenCheck', reply) as number[];
-      order[r]?.[1].forEach((itemIndex, j) => (seen[itemIndex] = flags[j] === 1));
-    });
-    return seen;
-  }
-
-  async function attempt(item: { delivery: Delivery; event: EventEnvelope }): Promise<Outcome> {
+  /** Calls the handler once; what it returns or throws is classified later. */
+  async function invokeHandler(item: ToHandle, signal: AbortSignal): Promise<AttemptResult> {
+    // a call not started before a forced shutdown is not made, and is not a failure
+    if (signal.aborted) return { decided: outcomes.retry('shutting down'), countsAsFailure: false };
     const { delivery, event } = item;
     const ctx = {
       job: group,
@@ -283,31 +289,74 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
       attempt: delivery.failures + 1,
       failures: delivery.failures,
       partition: delivery.partition.index,
+      signal,
     };
-    return runWithTimeout(
-      async (signal) => {
-        try {
-          const result: unknown = await job.handler(event as EventEnvelope<TData>, { ...ctx, signal });
-          return isOutcome(result) ? result : outcomes.retry('handler returned no outcome');
-        } catch (error) {
-          return outcomeFromError(error);
-        }
-      },
-      timeoutMs,
-      () => outcomes.retry(`handler timed out after ${timeoutMs} ms`),
-      abortHandlers.signal,
+    try {
+      const cause = timeoutBeforeRun(job.defer, event as EventEnvelope<TData>, nowFor(delivery));
+      if (cause === undefined) return { returned: await job.handler(event as EventEnvelope<TData>, ctx) };
+      return { returned: await runTimeoutAction(event as EventEnvelope<TData>, cause, signal) };
+    } catch (error) {
+      return { threw: error };
+    }
+  }
+
+  /** The job's timeout action (deadline passed, run limit reached); it may not defer again. */
+  async function runTimeoutAction(
+    event: EventEnvelope<TData>,
+    cause: DeferCause,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const why = cause === 'deadline' ? 'deadline passed' : 'repeat limit reached';
+    if (!job.defer?.onTimeout) return outcomes.dead(why);
+    const result = await job.defer.onTimeout(event, cause, signal);
+    return isOutcome(result) && result.kind === 'defer'
+      ? outcomes.dead(why, `the timeout action deferred: ${result.reason}`)
+      : result;
+  }
+
+  /** The later of the worker clock and the entry's Redis time, so a re-emission due at a deadline is past it. */
+  function nowFor(delivery: Delivery): number {
+    return Math.max(clock.now(), Number(delivery.entryId.split('-')[0]));
+  }
+
+  /** The call itself: a rate-limit token, then the handler under its per-attempt timeout. */
+  function runHandler(item: ToHandle): Observable<AttemptResult> {
+    return of(item).pipe(
+      rateLimiter ?? identity,
+      withTimeout(invokeHandler, {
+        timeoutMs,
+        onTimeout: (): AttemptResult => ({
+          decided: outcomes.retry(`handler timed out after ${timeoutMs} ms`),
+        }),
+        signal: abortHandlers.signal,
+        scheduler,
+      }),
     );
   }
 
-  /** Writes an outcome; a skip or a repeat is acked without a dedupe mark and reported as what it was. */
+  /**
+   * With a breaker: while the circuit is open (or a half-open probe is out) an item waits for its admission,
+   * still held, so the heartbeat keeps its entry from being reclaimed and Redis' delivery count stays put; the
+   * sources pull nothing while open, so the job's credits bound how many wait.
+   */
+  const attemptStage: OperatorFunction<ToHandle, AttemptResult> = breaker
+    ? throughCircuitBreaker(
+        breaker,
+        // admitted after the grace period (its entry was released): no call, and the permit goes back unrecorded
+        (item: ToHandle) => (abortHandlers.signal.aborted ? EMPTY : runHandler(item)),
+        { isFailure: isTransientFailure },
+      )
+    : mergeMap(runHandler);
+
+  /** Writes a classified outcome; a skip or a repeat is acked without a dedupe mark and reported as what it was. */
   async function settle(
     delivery: Delivery,
+    event: EventEnvelope | undefined,
     eventId: string | undefined,
-    result: Outcome,
+    classified: Classified,
     settledAs?: 'skip' | 'duplicate',
   ): Promise<OutcomeEvent> {
-    let final = result;
-    let failures = delivery.failures;
+    const { outcome: final, failures } = classified;
     const base = {
       job: group,
       entryId: delivery.entryId,
@@ -315,25 +364,38 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
       eventId,
       source: delivery.source,
     };
-    if (final.kind === 'retry') {
-      failures += 1;
-      if (failures >= maxAttempts) final = outcomes.dead('failures exhausted', final.reason);
-    }
     switch (final.kind) {
       case 'ack': {
         await writer.ack(delivery, settledAs === undefined ? eventId : undefined);
         return { ...base, kind: settledAs ?? 'ack', failures };
       }
       case 'retry': {
-        const delay = final.afterMs ?? backoffDelay(settings.backoff, failures, random);
+        const delay = classified.delayMs ?? 0;
         await writer.retry(delivery, delay, failures);
         return { ...base, kind: 'retry', reason: final.reason, failures, delayMs: delay };
       }
       case 'defer': {
-        // until the scheduler's timer re-emission lands, a defer is a hint at `until` that is not a failure
-        const delay = Math.max(0, final.until - clock.now());
-        await writer.retry(delivery, delay, failures);
-        return { ...base, kind: 'defer', reason: final.reason, failures, delayMs: delay };
+        // a timer re-emits the event to this group later; the delivery is acked in the same script
+        if (event === undefined) throw new Error('defer of an entry that was never decoded');
+        const now = clock.now();
+        const timer = decideDefer({
+          policy: job.defer,
+          group,
+          event: event as EventEnvelope<TData>,
+          until: final.until,
+          now,
+          random: retryPolicy.random ?? Math.random,
+        });
+        const written = await deferWriter.defer({
+          partition: delivery.partition,
+          group,
+          consumer,
+          entryId: delivery.entryId,
+          timer,
+        });
+        if (!written.acked) throw new Error(`entry ${delivery.entryId} was claimed by another consumer`);
+        const delayMs = Math.max(0, timer.dueMs - now);
+        return { ...base, kind: 'defer', reason: final.reason, failures, delayMs };
       }
       case 'dead': {
         const letter = {
@@ -350,31 +412,42 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     }
   }
 
-  async function handleItem(item: Prepared): Promise<void> {
+  /** One item from attempt to written outcome; always gives its credit back. */
+  function handleItem(item: Prepared): Observable<void> {
     const { delivery } = item;
     const forget = (): boolean => held.get(delivery.partition)?.delete(delivery.entryId) ?? false;
-    try {
+    const attempted$ = defer((): Observable<AttemptResult> => {
       // after the grace period the entry was released to other consumers: do not start it here
-      if (abortHandlers.signal.aborted) return;
-      const eventId = 'event' in item ? item.event.id : readEntryHeader(delivery.fields).id;
-      const result = 'event' in item ? await attempt(item) : item.verdict;
-      // an attempt cut short by shutdown is not a failure: its release hint (due now) stands
-      if (abortHandlers.signal.aborted && result.kind !== 'ack') return;
-      // forget before writing: a zero-delay retry may be claimed again before this write resolves
-      forget();
-      const settled = await settle(delivery, eventId, result, 'verdict' in item ? item.settledAs : undefined);
-      emitter.emit('outcome', settled);
-    } catch (error) {
-      // the outcome was not written: the entry stays pending and is reclaimed after the claim floor
-      report('outcome')(error);
-    } finally {
-      forget();
-      credits.release(1);
-    }
+      if (abortHandlers.signal.aborted) return EMPTY;
+      return needsHandler(item) ? of(item).pipe(attemptStage) : of({ decided: item.verdict });
+    });
+    return attempted$.pipe(
+      map((result) => ({ result, failures: delivery.failures })),
+      classifyOutcome(retryPolicy),
+      concatMap(async ({ classified }) => {
+        // an attempt cut short by shutdown is not a failure: its release hint (due now) stands
+        if (abortHandlers.signal.aborted && classified.outcome.kind !== 'ack') return;
+        // forget before writing: a zero-delay retry may be claimed again before this write resolves
+        forget();
+        const eventId = needsHandler(item) ? item.event.id : readEntryHeader(delivery.fields).id;
+        const settledAs = needsHandler(item) ? undefined : item.settledAs;
+        const event = needsHandler(item) ? item.event : undefined;
+        emitter.emit('outcome', await settle(delivery, event, eventId, classified, settledAs));
+      }),
+      catchError((error: unknown) => {
+        // the outcome was not written: the entry stays pending and is reclaimed after the claim floor
+        report('outcome')(error);
+        return EMPTY;
+      }),
+      finalize(() => {
+        forget();
+        credits.release(1);
+      }),
+    );
   }
 
   function keyOf(item: Prepared): string {
-    if (!('event' in item)) return `entry:${item.delivery.entryId}`;
+    if (!needsHandler(item)) return `entry:${item.delivery.entryId}`;
     if (!job.keyOf) return item.event.key;
     try {
       return job.keyOf(item.event as EventEnvelope<TData>);
@@ -406,6 +479,7 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
   const runner = Object.assign(emitter, {
     job: group,
     consumer,
+    breaker,
     heldCount: () => [...held.values()].reduce((n, s) => n + s.size, 0),
 
     async start() {
@@ -415,11 +489,17 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
       subscription = merge(newEntries$, dueRetries$, abandoned$)
         .pipe(
           finalize(() => resolveSourcesDone()),
-          concatMap((batch) => from(prepare(batch).catch((error: unknown) => failBatch(batch, error)))),
+          concatMap((batch) =>
+            of(batch).pipe(
+              decodeValidate({ group, types: options.types, maxDeliveries, registry: deps.registry }),
+              dedupe(seenCheck),
+              catchError((error: unknown) => of(failBatch(batch, error))),
+            ),
+          ),
           mergeMap((items) => from(items)),
           keyedConcurrency(keyOf, handleItem),
         )
-        .subscribe();
+        .subscribe({ error: report('pipeline') });
       heartbeatTimer = setInterval(() => void heartbeatLoop(), settings.heartbeatMs);
     },
 
@@ -445,12 +525,13 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
       }
       clearInterval(heartbeatTimer);
       subscription?.unsubscribe();
+      breaker?.dispose();
       blockingRedis.disconnect();
       emitter.emit('stopped', { job: group, released });
     },
   });
 
-  /** A batch whose dedupe check failed stays pending (reclaimed later); its credits and holds are returned. */
+  /** A batch whose decode or dedupe check failed stays pending (reclaimed later); its credits and holds are returned. */
   function failBatch(batch: Delivery[], error: unknown): Prepared[] {
     report('prepare')(error);
     for (const d of batch) {

@@ -3,6 +3,7 @@
 import { ValidationError } from '../errors.js';
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const KEY_ID = /^[A-Za-z0-9_.:/@-]{1,128}$/;
 
 /** Checks a domain, group, job or prefix name: no hash-tag braces, colons or spaces inside keys. */
 export function assertKeyName(kind: string, name: string): void {
@@ -12,6 +13,26 @@ export function assertKeyName(kind: string, name: string): void {
       [{ path: kind, message: 'invalid name' }],
     );
   }
+}
+
+/** Checks an id inside a key (cache id, market symbol such as `BTC/USDT`): no braces (hash tags) or spaces. */
+export function assertKeyId(kind: string, id: string): void {
+  if (!KEY_ID.test(id)) {
+    throw new ValidationError(
+      `${kind} "${id}" must be 1-128 characters of letters, digits, "_", ".", ":", "/", "@" or "-"`,
+      [{ path: kind, message: 'invalid id' }],
+    );
+  }
+}
+
+/** The keys of one OHLCV bar; both share the symbol's hash tag, so a bar update is one single-slot script. */
+export interface BarKeys {
+  /** The hash tag of every bar of the symbol, e.g. `{tg:bars:BTC/USDT}`. */
+  readonly tag: string;
+  /** HASH of the bar: open/high/low/close, volumes, trade count, and the (ts, id) of its open and close trades. */
+  readonly bar: string;
+  /** SET of trade ids already applied to the bar (idempotency per trade), expiring with the bar. */
+  readonly appliedTrades: string;
 }
 
 /** The keys of one partition of one domain. */
@@ -38,6 +59,8 @@ export interface PartitionKeys {
   readonly timerPayloads: string;
   /** HASH of timer tombstones: timer id -> version that fired or was cancelled. */
   readonly timerTombstones: string;
+  /** ZSET of tombstone expiries: timer id -> ms (Redis time) after which its tombstone is pruned. */
+  readonly timerTombstoneExpiry: string;
 }
 
 export interface KeyBuilder {
@@ -50,6 +73,19 @@ export interface KeyBuilder {
   readonly counters: string;
   /** Channel on which timer movers hear about timers nearer than the known next one. */
   readonly timerWakeChannel: string;
+  /**
+   * HASH of one cron schedule's high-water mark: `mark` (ms up to which every tick is on the timer wheel or was
+   * deliberately skipped) and `pending` (catch-up ticks chosen after downtime, not yet confirmed on the wheel).
+   */
+  cronMark(schedule: string): string;
+  /** STRING holding the owner token of a cron schedule's overlap lock while one of its runs is in progress. */
+  cronLock(schedule: string): string;
+  /** HASH {tokens, ts} of one distributed token bucket (name = provider or provider.endpoint), its own hash tag. */
+  rateLimit(name: string): string;
+  /** STRING holding one cached JSON value of a namespace (e.g. `ticker`, `BTC/USDT`). */
+  cache(namespace: string, id: string): string;
+  /** The keys of one bar of a symbol, interval (`1m` .. `1M`) and bar start (ms since the epoch, UTC). */
+  bar(symbol: string, interval: string, barStart: number): BarKeys;
 }
 
 export interface KeyBuilderOptions {
@@ -72,6 +108,33 @@ export function createKeyBuilder(options: KeyBuilderOptions = {}): KeyBuilder {
     partitionCounts: `${prefix}:partitions`,
     counters: `${prefix}:counters`,
     timerWakeChannel: `${prefix}:timers:wake`,
+    cronMark(schedule) {
+      assertKeyName('schedule', schedule);
+      return `{${prefix}:schedule:${schedule}}:mark`;
+    },
+    cronLock(schedule) {
+      assertKeyName('schedule', schedule);
+      return `{${prefix}:schedule:${schedule}}:lock`;
+    },
+    rateLimit(name) {
+      assertKeyName('rate limit', name);
+      return `{${prefix}:ratelimit:${name}}`;
+    },
+    cache(namespace, id) {
+      assertKeyName('cache namespace', namespace);
+      assertKeyId('cache id', id);
+      return `${prefix}:cache:${namespace}:${id}`;
+    },
+    bar(symbol, interval, barStart) {
+      assertKeyId('symbol', symbol);
+      assertKeyName('interval', interval);
+      if (!Number.isSafeInteger(barStart)) {
+        throw new ValidationError(`bar start must be an integer ms, got ${barStart}`);
+      }
+      const tag = `{${prefix}:bars:${symbol}}`;
+      const bar = `${tag}:${interval}:${barStart}`;
+      return { tag, bar, appliedTrades: `${bar}:trades` };
+    },
     partition(domain, index) {
       assertKeyName('domain', domain);
       if (!Number.isInteger(index) || index < 0) {
@@ -92,6 +155,7 @@ export function createKeyBuilder(options: KeyBuilderOptions = {}): KeyBuilder {
         timers: `${tag}:timers`,
         timerPayloads: `${tag}:timers:payloads`,
         timerTombstones: `${tag}:timers:tombstones`,
+        timerTombstoneExpiry: `${tag}:timers:tombstone-expiry`,
       };
     },
   };

@@ -4,7 +4,8 @@ import { PermanentError, TransientError, ValidationError, errorMessage } from '.
 export type Outcome =
   | { readonly kind: 'ack' }
   | { readonly kind: 'retry'; readonly reason: string; readonly afterMs?: number }
-  | { readonly kind: 'defer'; readonly until: number; readonly reason: string }
+  /** `until` absent: the job's repeat interval (`defer.everyMs`) decides. */
+  | { readonly kind: 'defer'; readonly until?: number; readonly reason: string }
   | { readonly kind: 'dead'; readonly reason: string; readonly error?: string };
 
 export type OutcomeKind = Outcome['kind'];
@@ -25,6 +26,8 @@ export const outcome = {
     if (!Number.isFinite(until)) throw new ValidationError(`defer needs a finite time in ms, got ${until}`);
     return { kind: 'defer', until, reason };
   },
+  /** Not yet, run again after the job's repeat interval (`defer.everyMs`), e.g. a deposit not yet confirmed. */
+  later: (reason: string): Outcome => ({ kind: 'defer', reason }),
   /** Permanent: to the DLQ at once. */
   dead: (reason: string, error?: string): Outcome =>
     error === undefined ? { kind: 'dead', reason } : { kind: 'dead', reason, error },

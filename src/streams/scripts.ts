@@ -5,7 +5,7 @@ import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { ScriptError } from '../errors.js';
 
 export const SCRIPT_FILES = {
-  publish: 'publish-5.lua',
+  publishEvent: 'publish-5.lua',
   seenCheck: 'seen-check-4.lua',
   ackAndMark: 'ack-and-mark-4.lua',
   retryLater: 'retry-later-3.lua',
@@ -16,6 +16,16 @@ export const SCRIPT_FILES = {
   release: 'release-2.lua',
   partitionCount: 'partition-count-1.lua',
   trim: 'trim-1.lua',
+  timerSchedule: 'timer-schedule-3.lua',
+  timerCancel: 'timer-cancel-4.lua',
+  timerMove: 'timer-move-6.lua',
+  defer: 'defer-6.lua',
+  rateLimit: 'rate-limit-1.lua',
+  barUpdate: 'bar-update-2.lua',
+  cronAdvance: 'cron-advance-1.lua',
+  cronSettle: 'cron-settle-1.lua',
+  cronLockRefresh: 'cron-lock-refresh-1.lua',
+  cronLockRelease: 'cron-lock-release-1.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
