@@ -21,7 +21,18 @@ import { checkRedisSafety } from './streams/redis-safety.js';
 import { createRetentionLoop } from './streams/retention-loop.js';
 import type { RetentionDomain, RetentionLoop } from './streams/retention-loop.js';
 import { createTrimmer } from './streams/trimmer.js';
+import type { PackContext } from './jobs/pack-context.js';
+import type { CronScheduler } from './scheduler/cron-scheduler.js';
+import { registerCronTick } from './scheduler/cron-tick-event.js';
 import { createTimerMover } from './scheduler/timer-mover.js';
+import {
+  CRON_DOMAIN,
+  enabledSchedules,
+  startCronScheduler,
+  strayCronVariables,
+  withCronPolicies,
+} from './worker-cron.js';
+import { createWorkerContext } from './worker-context.js';
 import type { TimerMover } from './scheduler/timer-mover.js';
 
 export interface WorkerOptions {
@@ -42,6 +53,8 @@ export interface Worker {
   readonly retention: RetentionLoop;
   /** Moves due timers (defer, repeat, scheduled events) of the enabled jobs' domains into their streams. */
   readonly timers: TimerMover;
+  /** Puts the enabled jobs' cron ticks on the timer wheel (idle without schedules). */
+  readonly cron: CronScheduler;
   /** Stops every runner in parallel within the grace period (default SHUTDOWN_GRACE_MS), then closes Redis. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -72,52 +85,51 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config);
   const registry = createEventRegistry();
+  registerCronTick(registry, CRON_DOMAIN);
   const packJobs = collectJobs(options.packs ?? jobPacks, registry);
   const catalog = packJobs.map((job) => job.catalog);
   const jobs = resolveProcessors(catalog, config.jobs.processors, config.jobs.enableFlags);
-  const definitions = jobs.map((name) => enabledDefinition(packJobs, name, config, registry));
+  const schedules = enabledSchedules(packJobs, jobs, config);
 
   const warnLimited = rateLimitedLog(logger, LOOP_ERROR_LOG_INTERVAL_MS);
   const redis = options.redis ?? (await connectRedis(config.redis, warnLimited));
   const ownsRedis = options.redis === undefined;
   const keys = createKeyBuilder({ prefix: config.queue.prefix, dlqSuffix: config.queue.dlqSuffix });
   const partitions = config.queue.partitionsDefault;
+  const context = createWorkerContext({ config, logger, redis, keys, registry });
   const runners: JobRunner[] = [];
-  let timers: TimerMover;
+  let timers: TimerMover | undefined;
+  let definitions: JobDefinition<never>[];
   const closeRedis = async (): Promise<void> => {
+    await context.close();
     if (ownsRedis) await redis.quit().catch(() => redis.disconnect());
   };
 
   try {
+    // factories get the context, so they run once Redis is there; what they refuse (a missing key) fails the start
+    definitions = jobs.map((name) =>
+      withCronPolicies(enabledDefinition(packJobs, name, context, registry), schedules, {
+        redis,
+        keys,
+        config,
+        logger,
+      }),
+    );
     await checkRedisSafety(redis, { allowUnsafe: config.redis.allowUnsafe, logger });
-    for (const domain of new Set(definitions.map((job) => job.domain))) {
+    for (const domain of workerDomains(definitions, schedules)) {
       await ensurePartitionCount(redis, keys, domain, partitions);
     }
     const settings = runnerSettingsFrom(config);
     for (const definition of definitions) {
       const runner = createJobRunner(definition, { redis, keys, registry, partitions, settings });
-      runner.on('loopError', ({ job, where, error }) =>
-        warnLimited(`${job}\0${where}`, 'error', { job, where, err: error }, `job ${job}: ${where} failed`),
-      );
-      runner.on('dataLoss', ({ job, stream, ids }) =>
-        logger.error(
-          { job, stream, ids },
-          `DATA LOSS: job ${job} held ${ids.length} entries that were deleted from ${stream} before they were handled`,
-        ),
-      );
-      runner.on('ownershipLost', ({ job, stream, ids }) =>
-        logger.warn(
-          { job, stream, ids },
-          `job ${job} lost ${ids.length} entries of ${stream} to another consumer while handling them`,
-        ),
-      );
+      watchRunner(runner, logger, warnLimited);
       runners.push(runner);
     }
     await Promise.all(runners.map((runner) => runner.start()));
     // the mover subscribes to wake-ups: a Redis that fails here fails the start like a runner would
-    timers = await startTimerMover(redis, keys, logger, retentionDomains(definitions, partitions));
+    timers = await startTimerMover(redis, keys, logger, domainPartitions(definitions, schedules, partitions));
   } catch (error) {
-    await Promise.allSettled(runners.map((runner) => runner.stop(0)));
+    await Promise.allSettled([...runners.map((runner) => runner.stop(0)), timers?.stop()]);
     await closeRedis();
     throw error;
   }
@@ -125,10 +137,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const unused = unusedEnableFlags(catalog, config.jobs.enableFlags);
   if (unused.length > 0)
     logger.warn({ flags: unused }, `ENABLE_* variables that match no job: ${unused.join(', ')}`);
+  const stray = strayCronVariables(packJobs, config);
+  if (stray.length > 0)
+    logger.warn({ variables: stray }, `CRON_* variables no job reads: ${stray.join(', ')}`);
   if (jobs.length === 0)
     logger.warn('no job is enabled: PROCESSORS and ENABLE_* select nothing in this build');
   const retention = startRetention(config, redis, keys, logger, retentionDomains(definitions, partitions));
-  logger.info({ jobs, partitions }, 'worker started');
+  const cron = startCronScheduler({ config, logger, redis, keys, wheel: context.wheel, schedules });
+  logger.info({ jobs, partitions, schedules: schedules.map((s) => s.name) }, 'worker started');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -136,9 +152,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     runners,
     retention,
     timers,
+    cron,
     stop(graceMs = config.consumer.shutdownGraceMs) {
       stopping ??= (async () => {
-        await Promise.all([retention.stop(), timers.stop()]);
+        await Promise.all([retention.stop(), timers.stop(), cron.stop()]);
         const released = new Map<string, number>();
         for (const runner of runners)
           runner.once('stopped', (event) => released.set(event.job, event.released));
@@ -180,12 +197,12 @@ function collectJobs(packs: readonly JobPack[], registry: EventRegistry): PackJo
 function enabledDefinition(
   packJobs: readonly PackJob[],
   name: string,
-  config: WorkerConfig,
+  context: PackContext,
   registry: EventRegistry,
 ): JobDefinition<never> {
   const job = packJobs.find((candidate) => candidate.catalog.name === name);
   if (job === undefined) throw new ValidationError(`job "${name}" was resolved but no pack declares it`);
-  const definition = definitionOf(job, config);
+  const definition = definitionOf(job, context);
   const entry: JobCatalogEntry = job.catalog;
   if (definition.name !== entry.name || definition.domain !== entry.domain) {
     throw new ValidationError(
@@ -268,6 +285,49 @@ function redactedUrl(url: string): string {
   } catch {
     return 'REDIS_URL';
   }
+}
+
+/** Domains the worker reads or schedules into: its jobs' domains, and the cron domain when it has schedules. */
+function workerDomains(
+  definitions: readonly JobDefinition<never>[],
+  schedules: readonly unknown[],
+): Set<string> {
+  const domains = new Set(definitions.map((job) => job.domain));
+  if (schedules.length > 0) domains.add(CRON_DOMAIN);
+  return domains;
+}
+
+function domainPartitions(
+  definitions: readonly JobDefinition<never>[],
+  schedules: readonly unknown[],
+  partitions: number,
+): RetentionDomain[] {
+  const withGroups = retentionDomains(definitions, partitions);
+  const known = new Set(withGroups.map((d) => d.domain));
+  const extra = [...workerDomains(definitions, schedules)].filter((domain) => !known.has(domain));
+  return [...withGroups, ...extra.map((domain) => ({ domain, partitions, groups: [] }))];
+}
+
+/** Logs what operators must see from a runner: loop errors (rate-limited), data loss, lost ownership, circuit. */
+function watchRunner(runner: JobRunner, logger: Logger, warnLimited: LimitedLog): void {
+  runner.on('loopError', ({ job, where, error }) =>
+    warnLimited(`${job}\0${where}`, 'error', { job, where, err: error }, `job ${job}: ${where} failed`),
+  );
+  runner.on('dataLoss', ({ job, stream, ids }) =>
+    logger.error(
+      { job, stream, ids },
+      `DATA LOSS: job ${job} held ${ids.length} entries that were deleted from ${stream} before they were handled`,
+    ),
+  );
+  runner.on('ownershipLost', ({ job, stream, ids }) =>
+    logger.warn(
+      { job, stream, ids },
+      `job ${job} lost ${ids.length} entries of ${stream} to another consumer while handling them`,
+    ),
+  );
+  runner.on('circuit', ({ job, from, to }) =>
+    logger.warn({ job, from, to }, `job ${job}: circuit ${to} (was ${from})`),
+  );
 }
 
 function retentionDomains(

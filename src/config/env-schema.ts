@@ -6,7 +6,9 @@ import {
   choiceVar,
   durationVar,
   integerVar,
+  hostListVar,
   nameListVar,
+  timeZoneVar,
   optionalTextVar,
   parseBooleanFlag,
   processorsVar,
@@ -69,6 +71,28 @@ export interface WorkerConfig {
     readonly ttlSeconds: number;
   };
   /** Outbound calls to the internal services. */
+  /** Calls to external providers (feeds, price APIs, webhooks) through the SSRF guard. */
+  readonly external: {
+    /** Exact host names or `*.suffix` patterns; empty = any public host. */
+    readonly allowHosts: readonly string[];
+    readonly allowHttp: boolean;
+    /** Named hosts allowed to resolve to loopback (tests, the demo's mock providers); logged at start-up. */
+    readonly allowLoopbackHosts: readonly string[];
+    readonly maxBytes: number;
+    readonly timeoutMs: number;
+    readonly connectTimeoutMs: number;
+    readonly maxRedirects: number;
+  };
+  /** The cron scheduler (schedules themselves are CRON_* variables). */
+  readonly scheduler: {
+    /** IANA zone of schedules without a TZ= prefix. */
+    readonly timeZone: string;
+    readonly lookaheadMs: number;
+    readonly missedGraceMs: number;
+    readonly pollMs: number;
+    /** Overlap lock of `skip` schedules; above HANDLER_TIMEOUT_MS. */
+    readonly lockTtlMs: number;
+  };
   readonly sinks: {
     readonly connectTimeoutMs: number;
     /** Applies to the response headers and, separately, to each gap while reading the body. */
@@ -197,6 +221,31 @@ const fixedVariables = {
     'PEM CA bundle the internal services’ certificates must chain to (optional; default: system CAs).',
     'a path to a PEM CA bundle, optional',
   ),
+  EXTERNAL_ALLOW_HOSTS: hostListVar(
+    'External hosts jobs may fetch from: names or *.suffix patterns; unset = any public host.',
+  ),
+  EXTERNAL_ALLOW_HTTP: booleanVar('Allow plain http:// to external providers (https only by default).', false),
+  EXTERNAL_ALLOW_LOOPBACK_HOSTS: hostListVar(
+    'Named hosts allowed to resolve to loopback (tests, demo mock providers); logged at start-up.',
+  ),
+  EXTERNAL_MAX_BYTES: integerVar('Largest external response body read (bytes).', {
+    fallback: 1_048_576,
+    min: 1024,
+  }),
+  EXTERNAL_TIMEOUT_MS: durationVar('Whole external request, redirects and body included (ms).', 10_000),
+  EXTERNAL_CONNECT_TIMEOUT_MS: durationVar('External connect timeout (ms).', 5000),
+  EXTERNAL_MAX_REDIRECTS: integerVar('Redirects followed (each re-checked).', { fallback: 3, min: 0, max: 20 }),
+  SCHEDULER_TIME_ZONE: timeZoneVar('IANA time zone of CRON_* schedules without a TZ= prefix.', 'UTC'),
+  SCHEDULER_LOOKAHEAD_MS: durationVar('How far ahead cron ticks are put on the timer wheel (ms).', 10_000),
+  SCHEDULER_MISSED_GRACE_MS: durationVar(
+    'A cron tick later than this when first seen counts as missed (ms).',
+    10_000,
+  ),
+  SCHEDULER_POLL_MS: durationVar('Longest sleep of the cron scheduler between passes (ms).', 1000),
+  SCHEDULER_LOCK_TTL_MS: durationVar(
+    'Overlap lock of a running cron job (refreshed while it runs); above HANDLER_TIMEOUT_MS.',
+    120_000,
+  ),
   PROCESSORS: processorsVar(
     'Jobs to run: job names and domain aliases (cfb.settle,escrow); unset = every enabled job.',
   ),
@@ -302,6 +351,22 @@ function toWorkerConfig(env: FixedEnv & Record<string, unknown>): WorkerConfig {
       privateJwk: env.SERVICE_JWT_PRIVATE_JWK,
       issuer: env.SERVICE_JWT_ISSUER,
       ttlSeconds: env.SERVICE_JWT_TTL_SECONDS,
+    },
+    external: {
+      allowHosts: env.EXTERNAL_ALLOW_HOSTS,
+      allowHttp: env.EXTERNAL_ALLOW_HTTP,
+      allowLoopbackHosts: env.EXTERNAL_ALLOW_LOOPBACK_HOSTS,
+      maxBytes: env.EXTERNAL_MAX_BYTES,
+      timeoutMs: env.EXTERNAL_TIMEOUT_MS,
+      connectTimeoutMs: env.EXTERNAL_CONNECT_TIMEOUT_MS,
+      maxRedirects: env.EXTERNAL_MAX_REDIRECTS,
+    },
+    scheduler: {
+      timeZone: env.SCHEDULER_TIME_ZONE,
+      lookaheadMs: env.SCHEDULER_LOOKAHEAD_MS,
+      missedGraceMs: env.SCHEDULER_MISSED_GRACE_MS,
+      pollMs: env.SCHEDULER_POLL_MS,
+      lockTtlMs: env.SCHEDULER_LOCK_TTL_MS,
     },
     sinks: {
       connectTimeoutMs: env.SVC_CONNECT_TIMEOUT_MS,
@@ -448,6 +513,19 @@ export const workerEnvSchema = z
       }
     },
     whenValid('SVC_MTLS_CERT_FILE', 'SVC_MTLS_KEY_FILE'),
+  )
+  .superRefine(
+    (env, ctx) => {
+      // a lock that expires while its run is still going lets the next tick start beside it
+      if (env.SCHEDULER_LOCK_TTL_MS <= env.HANDLER_TIMEOUT_MS) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SCHEDULER_LOCK_TTL_MS'],
+          message: `is not above HANDLER_TIMEOUT_MS=${env.HANDLER_TIMEOUT_MS} (expected more than it)`,
+        });
+      }
+    },
+    whenValid('SCHEDULER_LOCK_TTL_MS', 'HANDLER_TIMEOUT_MS'),
   )
   .transform(toWorkerConfig);
 

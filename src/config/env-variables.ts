@@ -1,4 +1,5 @@
 // Builders of single environment variables: absent -> default, empty or malformed -> an issue saying what was expected.
+import { IANAZone } from 'luxon';
 import { z } from 'zod';
 
 /** setTimeout overflows past 2^31-1 ms and fires at once, so every duration stays below it. */
@@ -171,5 +172,23 @@ export function nameListVar(description: string): z.ZodType<string[], string | u
     'a comma-separated list of names of letters, digits, "_", "." or "-"; unset = none',
     [],
     parseNameList,
+  );
+}
+
+const HOST_ITEM = /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/;
+
+/** A comma-separated list of host names or `*.suffix` patterns; absent = empty list. */
+export function hostListVar(description: string): z.ZodType<string[], string | undefined> {
+  return variable(description, 'a comma-separated list of host names or *.example.com patterns', [], (raw) => {
+    const items = raw.split(',').map((item) => item.trim().toLowerCase());
+    const bad = items.find((item) => !HOST_ITEM.test(item));
+    return bad === undefined ? accept([...new Set(items)]) : reject(`has a bad host "${bad}"`);
+  });
+}
+
+/** An IANA time zone name such as Europe/Berlin, checked against the runtime's zone database. */
+export function timeZoneVar(description: string, fallback: string): z.ZodType<string, string | undefined> {
+  return variable(description, 'an IANA time zone such as UTC or Europe/Berlin', fallback, (raw) =>
+    IANAZone.isValidZone(raw) ? accept(raw) : reject(`is not a known time zone "${raw}"`),
   );
 }

@@ -1,19 +1,23 @@
 // The job packs this build ships: each domain pack registers its event types and declares its jobs.
-import type { JobCatalogEntry, WorkerConfig } from '../config/index.js';
+import type { JobCatalogEntry } from '../config/index.js';
 import type { EventRegistry } from '../events/registry.js';
 import type { JobDefinition } from '../pipelines/job-definition.js';
+import type { CronScheduleDeclaration } from '../scheduler/cron-schedules.js';
+import type { PackContext } from './pack-context.js';
 
 /**
- * A job's definition, or a factory for jobs that need configuration (service URLs, keys) to build their
- * sinks; a factory runs only when its job is enabled. `never` accepts a definition of any data type.
+ * A job's definition, or a factory for jobs that need the worker's sinks, wheel or configuration; a factory runs
+ * only when its job is enabled. `never` accepts a definition of any data type.
  */
-export type JobDefinitionSource = JobDefinition<never> | ((config: WorkerConfig) => JobDefinition<never>);
+export type JobDefinitionSource = JobDefinition<never> | ((context: PackContext) => JobDefinition<never>);
 
 /** One job of a pack: what the PROCESSORS/ENABLE_* resolver sees, and what the runner runs. */
 export interface PackJob {
   /** Its name and domain must equal the definition's. */
   readonly catalog: JobCatalogEntry;
   readonly definition: JobDefinitionSource;
+  /** Cron schedules whose ticks (`cron.tick`, domain `cron`) this job handles; scheduled only while it is enabled. */
+  readonly schedules?: readonly CronScheduleDeclaration[];
 }
 
 /** The unit a domain ships in: its event types and its jobs. */
@@ -26,8 +30,8 @@ export interface JobPack {
 }
 
 /** The definition of a pack job, calling its factory if it has one. */
-export function definitionOf(job: PackJob, config: WorkerConfig): JobDefinition<never> {
-  return typeof job.definition === 'function' ? job.definition(config) : job.definition;
+export function definitionOf(job: PackJob, context: PackContext): JobDefinition<never> {
+  return typeof job.definition === 'function' ? job.definition(context) : job.definition;
 }
 
 // Domain packs (playhub, escrow, funding, ...) land with the jobs issue: each is appended here.

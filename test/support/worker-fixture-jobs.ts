@@ -27,7 +27,7 @@ export function createFixturePack(): FixturePack {
     jobs: [
       {
         catalog: { name: FIXTURE_JOB, domain: FIXTURE_DOMAIN, enableFlag: 'ENABLE_FIXTURE_RECORD' },
-        definition: (config) => ({
+        definition: ({ config }) => ({
           name: FIXTURE_JOB,
           domain: FIXTURE_DOMAIN,
           types: [FIXTURE_TYPE],
@@ -52,4 +52,37 @@ export function fixtureEvent(n: number): EventEnvelope<FixtureData> {
     schemaVersion: 1,
     data: { n },
   };
+}
+
+export const FIXTURE_CRON_JOB = 'fixture.sweep';
+
+/** A cron job on the `cron` domain: schedule `fixture.sweep` (CRON_FIXTURE_SWEEP), recording the ticks it ran. */
+export function createCronFixturePack(options: { runMs?: number } = {}): {
+  pack: JobPack;
+  ticks: string[];
+} {
+  const ticks: string[] = [];
+  const pack: JobPack = {
+    name: 'fixture-cron',
+    register() {
+      // cron.tick is registered by the worker itself
+    },
+    jobs: [
+      {
+        catalog: { name: FIXTURE_CRON_JOB, domain: 'cron', enableFlag: 'ENABLE_FIXTURE_SWEEP' },
+        schedules: [{ name: 'fixture.sweep', overlap: 'skip', missed: 'skip' }],
+        definition: {
+          name: FIXTURE_CRON_JOB,
+          domain: 'cron',
+          types: ['cron.tick'],
+          handler: async (event: EventEnvelope<{ tick: string }>) => {
+            ticks.push(event.data.tick);
+            if (options.runMs !== undefined) await new Promise((r) => setTimeout(r, options.runMs));
+            return outcome.ack();
+          },
+        },
+      },
+    ],
+  };
+  return { pack, ticks };
 }

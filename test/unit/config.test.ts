@@ -259,6 +259,30 @@ describe('loadConfig errors', () => {
     );
   });
 
+  it('reads the scheduler and external-fetch settings, refusing unknown zones and bad hosts', () => {
+    const config = load({
+      SCHEDULER_TIME_ZONE: 'Europe/Berlin',
+      EXTERNAL_ALLOW_HOSTS: 'api.example.com, *.Binance.com',
+      EXTERNAL_ALLOW_LOOPBACK_HOSTS: 'localhost',
+    });
+    expect(config.scheduler.timeZone).toBe('Europe/Berlin');
+    expect(config.external.allowHosts).toEqual(['api.example.com', '*.binance.com']);
+    expect(config.external.allowLoopbackHosts).toEqual(['localhost']);
+    expect(config.external.allowHttp).toBe(false);
+    expect(configError({ SCHEDULER_TIME_ZONE: 'Mars/Olympus' }).message).toMatch(
+      /SCHEDULER_TIME_ZONE: is not a known time zone "Mars\/Olympus"/,
+    );
+    expect(configError({ EXTERNAL_ALLOW_HOSTS: 'ok.com,http://x' }).message).toMatch(
+      /EXTERNAL_ALLOW_HOSTS: has a bad host "http:\/\/x"/,
+    );
+  });
+
+  it('requires the cron overlap lock to outlive a handler attempt', () => {
+    expect(configError({ SCHEDULER_LOCK_TTL_MS: '60000' }).message).toMatch(
+      /SCHEDULER_LOCK_TTL_MS: is not above HANDLER_TIMEOUT_MS=60000/,
+    );
+  });
+
   it('requires HEARTBEAT_INTERVAL_MS to be at most a third of CLAIM_FLOOR_MS, naming both', () => {
     expect(load({ CLAIM_FLOOR_MS: '3000', HEARTBEAT_INTERVAL_MS: '1000' }).consumer.heartbeatIntervalMs).toBe(
       1000,

@@ -1,0 +1,87 @@
+// Builds the PackContext the worker hands to job factories: shared Redis, wheel and publisher, and the sinks
+// built on first use (so a worker without jobs needing a service does not need a JWT key). close() frees them.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { systemClock } from './clock.js';
+import type { WorkerConfig } from './config/index.js';
+import { createPublisher } from './events/publisher.js';
+import type { EventRegistry } from './events/registry.js';
+import type { PackContext } from './jobs/pack-context.js';
+import { createDistributedRateLimiter } from './pipelines/distributed-rate-limit.js';
+import type { DistributedRateLimiter } from './pipelines/distributed-rate-limit.js';
+import { createTimerWheel } from './scheduler/timer-wheel.js';
+import { createBarWriter } from './sinks/bar-writer.js';
+import { createCacheWriter } from './sinks/cache-writer.js';
+import { createExternalFetcher } from './sinks/external-fetch.js';
+import type { ExternalFetcher } from './sinks/external-fetch.js';
+import { createServiceSink } from './sinks/service-sink.js';
+import type { ServiceSink } from './sinks/service-sink.js';
+import type { KeyBuilder } from './streams/keys.js';
+
+export interface WorkerContext extends PackContext {
+  close(): Promise<void>;
+}
+
+export function createWorkerContext(deps: {
+  readonly config: WorkerConfig;
+  readonly logger: Logger;
+  readonly redis: Redis;
+  readonly keys: KeyBuilder;
+  readonly registry: EventRegistry;
+}): WorkerContext {
+  const { config, logger, redis, keys, registry } = deps;
+  let serviceSink: ServiceSink | undefined;
+  let external: ExternalFetcher | undefined;
+  const limiters = new Map<string, DistributedRateLimiter>();
+
+  return {
+    config,
+    logger,
+    clock: systemClock,
+    redis,
+    keys,
+    publisher: createPublisher({
+      redis,
+      keys,
+      registry,
+      partitions: () => config.queue.partitionsDefault,
+      dedupeWindowMs: config.queue.dedupeWindowMs,
+      maxEventBytes: config.queue.eventMaxBytes,
+    }),
+    wheel: createTimerWheel({ redis, keys }),
+    cache: createCacheWriter({ redis, keys }),
+    bars: createBarWriter({ redis, keys }),
+    services() {
+      serviceSink ??= createServiceSink(config, { logger });
+      return serviceSink.sink;
+    },
+    external() {
+      external ??= createExternalFetcher(
+        {
+          allowHosts: [...config.external.allowHosts],
+          allowHttp: config.external.allowHttp,
+          allowLoopbackHosts: [...config.external.allowLoopbackHosts],
+          maxBytes: config.external.maxBytes,
+          timeoutMs: config.external.timeoutMs,
+          connectTimeoutMs: config.external.connectTimeoutMs,
+          maxRedirects: config.external.maxRedirects,
+          userAgent: `${config.service.name} (${config.service.id})`,
+        },
+        { logger },
+      );
+      return external;
+    },
+    rateLimiter(name, perSecond, burst) {
+      const key = `${name}\0${perSecond}\0${burst}`;
+      let limiter = limiters.get(key);
+      if (!limiter) {
+        limiter = createDistributedRateLimiter({ redis, keys, name, perSecond, burst });
+        limiters.set(key, limiter);
+      }
+      return limiter;
+    },
+    async close() {
+      await Promise.allSettled([serviceSink?.close(), external?.close()]);
+    },
+  };
+}
