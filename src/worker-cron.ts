@@ -118,7 +118,7 @@ export function withCronPolicies(
   });
   return {
     ...definition,
-    handler: handler as unknown as JobDefinition<never>['handler'],
+    handler: handler,
     keyOf: definition.keyOf ?? ((event) => event.id),
   };
 }
