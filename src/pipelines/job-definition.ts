@@ -45,6 +45,27 @@ export const circuitBreakerSchema = z.strictObject({
   openMs: positiveMs.describe('time open (nothing pulled) before one probe is let through'),
 });
 
+export const distributedRateLimitSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .describe('limit shared by every consumer using this name: a provider or provider.endpoint'),
+  perSecond: z.number().positive().describe('sustained entries per second across all consumers'),
+  burst: z.number().int().min(1).describe('entries allowed at once after an idle spell'),
+});
+
+/** Handle each event at a time of its own (a bet's T_end, an escrow's expiresAt) through the timer wheel. */
+export interface RunAt<TData = unknown> {
+  /** When to handle the event (ms since epoch); undefined or past: now. */
+  readonly at: (event: EventEnvelope<TData>) => number | undefined;
+  /** The entity the timer is for (a bet id): timer `<job>:<id>`, so a cancel or a new time finds it. */
+  readonly timerId: (event: EventEnvelope<TData>) => string;
+  /** A higher version moves a pending timer (e.g. a new T_end); default 0. */
+  readonly version?: (event: EventEnvelope<TData>) => number;
+  /** Event types (among the job's types) that cancel the entity's timer instead of being handled. */
+  readonly cancelOn?: readonly string[];
+}
+
 export const jobOptionsSchema = z
   .strictObject({
     name: z
@@ -65,6 +86,9 @@ export const jobOptionsSchema = z
       .describe('failures before the DLQ (MAX_ATTEMPTS_DEFAULT); same as retry.maxAttempts'),
     retry: retryPolicySchema.optional().describe('retry policy; unset fields take the worker defaults'),
     rateLimit: rateLimitSchema.optional().describe('local token bucket per consumer; none when absent'),
+    distributedRateLimit: distributedRateLimitSchema
+      .optional()
+      .describe('token bucket in Redis shared by every consumer; tokens are taken before entries are read'),
     circuitBreaker: circuitBreakerSchema.optional().describe('per-job circuit breaker; off when absent'),
     maxDeliveries: z.number().int().min(2).optional().describe('crash-loop guard on Redis delivery count'),
     timeoutMs: z.number().int().min(1).optional().describe('per-attempt handler timeout'),
@@ -84,12 +108,14 @@ export interface JobDefinition<TData = unknown> extends Omit<JobOptions, 'defer'
   readonly handler: JobHandler<TData>;
   /** Defer and repeat: re-emission interval, limit, jitter, the deadline and the timeout action. */
   readonly defer?: DeferPolicy<TData>;
+  /** Handle events at their own time (timer per entity), cancelled by other event types. */
+  readonly runAt?: RunAt<TData>;
   /** Keyed concurrency key; defaults to the event's partition key. */
   readonly keyOf?: (event: EventEnvelope<TData>) => string;
 }
 
 export function validateJob<TData>(job: JobDefinition<TData>): z.output<typeof jobOptionsSchema> {
-  const { handler, keyOf, defer, ...options } = job;
+  const { handler, keyOf, defer, runAt, ...options } = job;
   if (typeof handler !== 'function')
     throw new ValidationError(`job "${options.name}": handler must be a function`);
   if (keyOf !== undefined && typeof keyOf !== 'function') {
@@ -101,6 +127,7 @@ export function validateJob<TData>(job: JobDefinition<TData>): z.output<typeof j
       throw new ValidationError(`job "${options.name}": defer.${name} must be a function`);
     }
   }
+  checkRunAt(options.name, options.types, runAt);
   const parsed = jobOptionsSchema.safeParse(
     defer === undefined ? options : { ...options, defer: deferOptions },
   );
@@ -112,4 +139,21 @@ export function validateJob<TData>(job: JobDefinition<TData>): z.output<typeof j
     );
   }
   return parsed.data;
+}
+
+function checkRunAt(name: string, types: readonly string[], runAt: RunAt<never> | undefined): void {
+  if (runAt === undefined) return;
+  for (const fn of ['at', 'timerId'] as const) {
+    if (typeof runAt[fn] !== 'function')
+      throw new ValidationError(`job "${name}": runAt.${fn} must be a function`);
+  }
+  if (runAt.version !== undefined && typeof runAt.version !== 'function') {
+    throw new ValidationError(`job "${name}": runAt.version must be a function`);
+  }
+  const foreign = (runAt.cancelOn ?? []).filter((type) => !types.includes(type));
+  if (foreign.length > 0) {
+    throw new ValidationError(
+      `job "${name}": runAt.cancelOn names ${foreign.join(', ')}, which the job does not handle (expected some of ${types.join(', ')})`,
+    );
+  }
 }

@@ -30,6 +30,8 @@ import type { EventEnvelope } from '../events/envelope.js';
 import type { EventRegistry } from '../events/registry.js';
 import { readEntryHeader } from '../events/wire.js';
 import { createDeferWriter } from '../scheduler/defer-writer.js';
+import { createTimerWheel } from '../scheduler/timer-wheel.js';
+import { createDistributedRateLimiter } from './distributed-rate-limit.js';
 import { defaultBackoff, type BackoffPolicy } from '../streams/backoff.js';
 import { abortableSleep, creditSource } from '../streams/credit-source.js';
 import { Credits } from '../streams/credits.js';
@@ -194,6 +196,10 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
   });
   const writer = createOutcomeWriter({ redis, group, consumer, dedupe: dedupeWindow, clock });
   const deferWriter = createDeferWriter({ redis, keys: deps.keys });
+  const wheel = createTimerWheel({ redis, keys: deps.keys });
+  const sharedLimit =
+    options.distributedRateLimit &&
+    createDistributedRateLimiter({ redis, keys: deps.keys, ...options.distributedRateLimit });
   const seenCheck = createSeenCheck({ redis, group, dedupe: dedupeWindow, clock });
   const breaker = options.circuitBreaker && createCircuitBreaker(options.circuitBreaker, scheduler);
   const rateLimiter = options.rateLimit && rateLimit<ToHandle>({ ...options.rateLimit, scheduler });
@@ -228,6 +234,10 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     return !stopSources.signal.aborted;
   }
   const nothing = { deliveries: [], pauseMs: 0 };
+  /** With a shared limit, tokens are taken before reading: at most as many entries as tokens granted. */
+  function tokens(free: number): Promise<number> {
+    return sharedLimit ? sharedLimit.take(free, stopSources.signal) : Promise.resolve(free);
+  }
 
   function hold(deliveries: Delivery[]): Delivery[] {
     const fresh: Delivery[] = [];
@@ -253,7 +263,7 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     signal: stopSources.signal,
     onError: report('read'),
     fetch: async (free) =>
-      (await mayPull()) ? { deliveries: hold(await reader.read(free)), pauseMs: 0 } : nothing,
+      (await mayPull()) ? { deliveries: hold(await reader.read(await tokens(free))), pauseMs: 0 } : nothing,
   });
   /** A reclaim source: takes a bounded share of credits, raises data-loss alarms, pauses when idle. */
   function reclaimSource(kind: 'claimDue' | 'claimIdle', idlePauseMs: (nextDueMs: number) => number) {
@@ -265,7 +275,7 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
       onError: report(where),
       fetch: async (free) => {
         if (!(await mayPull())) return nothing;
-        const result = await reclaimer[kind](free);
+        const result = await reclaimer[kind](await tokens(free));
         result.errors.forEach(report(where));
         raiseLost(result.lost);
         const pauseMs = result.deliveries.length > 0 ? 0 : idlePauseMs(result.nextDueMs);
@@ -292,12 +302,33 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
       signal,
     };
     try {
+      const scheduled = await runAtVerdict(event as EventEnvelope<TData>, delivery);
+      if (scheduled !== undefined) return { returned: scheduled };
       const cause = timeoutBeforeRun(job.defer, event as EventEnvelope<TData>, nowFor(delivery));
       if (cause === undefined) return { returned: await job.handler(event as EventEnvelope<TData>, ctx) };
       return { returned: await runTimeoutAction(event as EventEnvelope<TData>, cause, signal) };
     } catch (error) {
       return { threw: error };
     }
+  }
+
+  /**
+   * runAt: a cancelling type cancels the entity's timer; an original event goes through the wheel even when its
+   * time has passed, so a late or repeated fact meets the tombstone of a timer that already fired. Events aimed
+   * at this group (its fired timers, deferrals, DLQ replays) are handled.
+   */
+  async function runAtVerdict(event: EventEnvelope<TData>, delivery: Delivery): Promise<Outcome | undefined> {
+    const runAt = job.runAt;
+    if (runAt === undefined || event.targetGroup === group) return undefined;
+    const id = `${group}:${runAt.timerId(event)}`;
+    if (runAt.cancelOn?.includes(event.type)) {
+      await wheel.cancel(delivery.partition, id);
+      return outcomes.ack();
+    }
+    const at = runAt.at(event);
+    if (at === undefined) return undefined;
+    const until = Math.max(at, nowFor(delivery));
+    return { kind: 'defer', until, reason: 'scheduled', timer: { id, version: runAt.version?.(event) ?? 0 } };
   }
 
   /** The job's timeout action (deadline passed, run limit reached); it may not defer again. */
@@ -378,14 +409,17 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
         // a timer re-emits the event to this group later; the delivery is acked in the same script
         if (event === undefined) throw new Error('defer of an entry that was never decoded');
         const now = clock.now();
-        const timer = decideDefer({
-          policy: job.defer,
-          group,
-          event: event as EventEnvelope<TData>,
-          until: final.until,
-          now,
-          random: retryPolicy.random ?? Math.random,
-        });
+        const timer =
+          final.timer === undefined || final.until === undefined
+            ? decideDefer({
+                policy: job.defer,
+                group,
+                event: event as EventEnvelope<TData>,
+                until: final.until,
+                now,
+                random: retryPolicy.random ?? Math.random,
+              })
+            : { ...final.timer, dueMs: final.until, event: { ...event, targetGroup: group } };
         const written = await deferWriter.defer({
           partition: delivery.partition,
           group,

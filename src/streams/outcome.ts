@@ -4,8 +4,16 @@ import { PermanentError, TransientError, ValidationError, errorMessage } from '.
 export type Outcome =
   | { readonly kind: 'ack' }
   | { readonly kind: 'retry'; readonly reason: string; readonly afterMs?: number }
-  /** `until` absent: the job's repeat interval (`defer.everyMs`) decides. */
-  | { readonly kind: 'defer'; readonly until?: number; readonly reason: string }
+  /**
+   * `until` absent: the job's repeat interval (`defer.everyMs`) decides. `timer` names the re-emission's timer
+   * (a job's `runAt` schedule); without it the timer is the group's deferral of this event.
+   */
+  | {
+      readonly kind: 'defer';
+      readonly until?: number;
+      readonly reason: string;
+      readonly timer?: { readonly id: string; readonly version: number };
+    }
   | { readonly kind: 'dead'; readonly reason: string; readonly error?: string };
 
 export type OutcomeKind = Outcome['kind'];
