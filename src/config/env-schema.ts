@@ -224,7 +224,10 @@ const fixedVariables = {
   EXTERNAL_ALLOW_HOSTS: hostListVar(
     'External hosts jobs may fetch from: names or *.suffix patterns; unset = any public host.',
   ),
-  EXTERNAL_ALLOW_HTTP: booleanVar('Allow plain http:// to external providers (https only by default).', false),
+  EXTERNAL_ALLOW_HTTP: booleanVar(
+    'Allow plain http:// to external providers (https only by default).',
+    false,
+  ),
   EXTERNAL_ALLOW_LOOPBACK_HOSTS: hostListVar(
     'Named hosts allowed to resolve to loopback (tests, demo mock providers); logged at start-up.',
   ),
@@ -234,7 +237,11 @@ const fixedVariables = {
   }),
   EXTERNAL_TIMEOUT_MS: durationVar('Whole external request, redirects and body included (ms).', 10_000),
   EXTERNAL_CONNECT_TIMEOUT_MS: durationVar('External connect timeout (ms).', 5000),
-  EXTERNAL_MAX_REDIRECTS: integerVar('Redirects followed (each re-checked).', { fallback: 3, min: 0, max: 20 }),
+  EXTERNAL_MAX_REDIRECTS: integerVar('Redirects followed (each re-checked).', {
+    fallback: 3,
+    min: 0,
+    max: 20,
+  }),
   SCHEDULER_TIME_ZONE: timeZoneVar('IANA time zone of CRON_* schedules without a TZ= prefix.', 'UTC'),
   SCHEDULER_LOOKAHEAD_MS: durationVar('How far ahead cron ticks are put on the timer wheel (ms).', 10_000),
   SCHEDULER_MISSED_GRACE_MS: durationVar(

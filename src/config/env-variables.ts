@@ -179,11 +179,16 @@ const HOST_ITEM = /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/;
 
 /** A comma-separated list of host names or `*.suffix` patterns; absent = empty list. */
 export function hostListVar(description: string): z.ZodType<string[], string | undefined> {
-  return variable(description, 'a comma-separated list of host names or *.example.com patterns', [], (raw) => {
-    const items = raw.split(',').map((item) => item.trim().toLowerCase());
-    const bad = items.find((item) => !HOST_ITEM.test(item));
-    return bad === undefined ? accept([...new Set(items)]) : reject(`has a bad host "${bad}"`);
-  });
+  return variable(
+    description,
+    'a comma-separated list of host names or *.example.com patterns',
+    [],
+    (raw) => {
+      const items = raw.split(',').map((item) => item.trim().toLowerCase());
+      const bad = items.find((item) => !HOST_ITEM.test(item));
+      return bad === undefined ? accept([...new Set(items)]) : reject(`has a bad host "${bad}"`);
+    },
+  );
 }
 
 /** An IANA time zone name such as Europe/Berlin, checked against the runtime's zone database. */
