@@ -6,7 +6,7 @@ import { systemClock } from './clock.js';
 import type { WorkerConfig } from './config/index.js';
 import { createPublisher } from './events/publisher.js';
 import type { EventRegistry } from './events/registry.js';
-import type { PackContext } from './jobs/pack-context.js';
+import type { JobSignals, PackContext } from './jobs/pack-context.js';
 import { createDistributedRateLimiter } from './pipelines/distributed-rate-limit.js';
 import type { DistributedRateLimiter } from './pipelines/distributed-rate-limit.js';
 import { createTimerWheel } from './scheduler/timer-wheel.js';
@@ -28,6 +28,8 @@ export function createWorkerContext(deps: {
   readonly redis: Redis;
   readonly keys: KeyBuilder;
   readonly registry: EventRegistry;
+  /** Default: nothing recorded (the metrics issue wires prom-client here). */
+  readonly signals?: JobSignals;
 }): WorkerContext {
   const { config, logger, redis, keys, registry } = deps;
   let serviceSink: ServiceSink | undefined;
@@ -51,6 +53,10 @@ export function createWorkerContext(deps: {
     wheel: createTimerWheel({ redis, keys }),
     cache: createCacheWriter({ redis, keys }),
     bars: createBarWriter({ redis, keys }),
+    signals: deps.signals ?? {
+      providerPolled: () => undefined,
+      alertRaised: () => undefined,
+    },
     services() {
       serviceSink ??= createServiceSink(config, { logger });
       return serviceSink.sink;

@@ -13,6 +13,14 @@ import type { ExternalFetcher } from '../sinks/external-fetch.js';
 import type { HttpSink } from '../sinks/http-sink.js';
 import type { KeyBuilder } from '../streams/keys.js';
 
+/** What jobs report beside their outcomes (the worker's metrics implement it; tests may count calls). */
+export interface JobSignals {
+  /** One poll of an external provider: up or down, and how long it took (provider health, seed 000). */
+  providerPolled(provider: string, up: boolean, seconds: number): void;
+  /** An invariant check failed (ledger recalc, budget reconcile, expiry backlog): a metric beside the alert event. */
+  alertRaised(alert: string): void;
+}
+
 export interface PackContext {
   readonly config: WorkerConfig;
   readonly logger: Logger;
@@ -34,4 +42,5 @@ export interface PackContext {
   rateLimiter(name: string, perSecond: number, burst: number): DistributedRateLimiter;
   readonly cache: CacheWriter;
   readonly bars: BarWriter;
+  readonly signals: JobSignals;
 }
