@@ -45,6 +45,49 @@ export function createGroupReader(options: GroupReaderOptions): GroupReader {
   // a reconnect gives the blocking connection a new client id: read it again before the next unblock
   blockingRedis.on('ready', () => (blockingClientId = undefined));
 
+  function readGroup(count: number, keys: readonly string[], block: number | undefined) {
+    const ids = keys.map(() => '>');
+    const reply =
+      block === undefined
+        ? blockingRedis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', ...keys, ...ids)
+        : blockingRedis.xreadgroup(
+            'GROUP',
+            group,
+            consumer,
+            'COUNT',
+            count,
+            'BLOCK',
+            block,
+            'STREAMS',
+            ...keys,
+            ...ids,
+          );
+    return reply as Promise<[string, unknown[]][] | null>;
+  }
+
+  function toDeliveries(reply: [string, unknown[]][] | null): Delivery[] {
+    if (!reply) return [];
+    const deliveries: Delivery[] = [];
+    for (const [stream, entries] of reply) {
+      const partition = byStream.get(stream);
+      if (!partition) continue;
+      for (const raw of entries) {
+        const entry = entryOf(raw);
+        if (entry) {
+          deliveries.push({
+            partition,
+            entryId: entry.id,
+            fields: entry.fields,
+            failures: 0,
+            deliveries: 1,
+            source: 'new',
+          });
+        }
+      }
+    }
+    return deliveries;
+  }
+
   return {
     async ensureGroup() {
       await Promise.all(
@@ -60,42 +103,19 @@ export function createGroupReader(options: GroupReaderOptions): GroupReader {
 
     async read(max) {
       blockingClientId ??= await blockingRedis.client('ID');
-      // never more than `max`: COUNT is per stream, so a small budget reads from a rotating subset
-      const shares = splitBudget(Math.max(1, max), partitions.length, rotation++);
-      const count = Math.max(...shares);
-      const chosen = streams.filter((_, i) => (shares[i] ?? 0) === count);
-      const reply = (await blockingRedis.xreadgroup(
-        'GROUP',
-        group,
-        consumer,
-        'COUNT',
-        count,
-        'BLOCK',
-        blockMs,
-        'STREAMS',
-        ...chosen,
-        ...chosen.map(() => '>'),
-      )) as [string, unknown[]][] | null;
-      if (!reply) return [];
-      const deliveries: Delivery[] = [];
-      for (const [stream, entries] of reply) {
-        const partition = byStream.get(stream);
-        if (!partition) continue;
-        for (const raw of entries) {
-          const entry = entryOf(raw);
-          if (entry) {
-            deliveries.push({
-              partition,
-              entryId: entry.id,
-              fields: entry.fields,
-              failures: 0,
-              deliveries: 1,
-              source: 'new',
-            });
-          }
-        }
+      const budget = Math.max(1, max);
+      if (budget >= partitions.length) {
+        // an even share of every partition, blocking on all of them: never more than the budget
+        return toDeliveries(await readGroup(Math.floor(budget / partitions.length), streams, blockMs));
       }
-      return deliveries;
+      // fewer slots than partitions: look at a rotating subset without blocking (never more than the budget),
+      // then block on every partition with COUNT 1, so an entry in any partition wakes the read at once. A
+      // blocked read is served from the one stream that woke it; only entries that arrive between the two
+      // calls can make it return up to one per partition (the credit source absorbs that excess).
+      const shares = splitBudget(budget, partitions.length, rotation++);
+      const subset = streams.filter((_, i) => (shares[i] ?? 0) > 0);
+      const ready = toDeliveries(await readGroup(1, subset, undefined));
+      return ready.length > 0 ? ready : toDeliveries(await readGroup(1, streams, blockMs));
     },
 
     async unblock() {
