@@ -4,8 +4,10 @@
 export function splitBudget(budget: number, partitions: number, rotation: number): number[] {
   const base = Math.floor(budget / partitions);
   const extra = budget % partitions;
+  // JS `%` keeps the sign: normalise, or a rotation past the partition count would give every partition a share
+  const offset = ((rotation % partitions) + partitions) % partitions;
   return Array.from(
     { length: partitions },
-    (_, i) => base + ((i - rotation + partitions) % partitions < extra ? 1 : 0),
+    (_, i) => base + ((i - offset + partitions) % partitions < extra ? 1 : 0),
   );
 }

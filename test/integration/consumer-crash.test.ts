@@ -1,10 +1,6 @@
 // Real killed and stopped consumer processes: kill -9 mid-batch loses nothing, crash loops are not failures,
 // a crash after the effect is applied once downstream, and SIGTERM finishes or releases in-flight work.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../src/events/envelope.js';
 import { createPublisher, type Publisher } from '../../src/events/publisher.js';
@@ -14,17 +10,19 @@ import { outcome } from '../../src/streams/outcome.js';
 import { startCountingDownstream, type CountingDownstream } from '../support/counting-downstream.js';
 import { testPrefix } from '../support/prefix.js';
 import { createStreamsFixture, DOMAIN, waitFor, type StreamsFixture } from '../support/streams-fixture.js';
-import type { WorkerEnv } from '../support/worker-process.js';
+import {
+  createWorkerChildren,
+  WORKER_READY_TIMEOUT_MS,
+  type WorkerChild,
+  type WorkerSettings,
+} from '../support/worker-children.js';
 
-const WORKER_PATH = fileURLToPath(new URL('../support/worker-process.ts', import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const READY_TIMEOUT_MS = 20_000;
 /** Time a stopping worker may take beyond its grace period (unblocking reads, releasing, closing Redis). */
 const EXIT_MARGIN_MS = 1_500;
 
 let fx: StreamsFixture;
 let downstream: CountingDownstream;
-const live = new Set<ChildProcess>();
+const children = createWorkerChildren();
 
 beforeAll(async () => {
   fx = await createStreamsFixture('consumer-crash', { partitions: 4 });
@@ -32,37 +30,12 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   // no orphans: every worker a test started is gone before the next test
-  await Promise.all([...live].map((child) => killAndWait(child)));
+  await children.killAll();
 });
 afterAll(async () => {
   await downstream.close();
   await fx.close();
 });
-
-interface WorkerLine {
-  readonly ready?: boolean;
-  readonly consumer?: string;
-  readonly outcome?: OutcomeEvent;
-  readonly stopped?: { job: string; released: number };
-  readonly released?: number;
-  readonly loopError?: { where: string; error: string };
-}
-
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-interface Worker {
-  readonly consumer: string;
-  readonly pid: number;
-  readonly outcomes: OutcomeEvent[];
-  readonly lines: WorkerLine[];
-  readonly exited: Promise<Exit>;
-  kill9(): Promise<Exit>;
-  /** SIGTERM; resolves with the exit, how long it took and what the worker reported as released. */
-  terminate(): Promise<Exit & { ms: number; released: number | undefined }>;
-}
 
 /** One test's private key space (own prefix), so each test's group starts from an empty stream. */
 interface Scope {
@@ -86,82 +59,15 @@ function idempotencyKey(s: Scope, event: EventEnvelope): string {
   return `${s.job}:${(event.data as { betId: string }).betId}`;
 }
 
-async function killAndWait(child: ChildProcess): Promise<Exit> {
-  if (child.exitCode === null && child.signalCode === null) {
-    const exit = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exit;
-  }
-  return { code: child.exitCode, signal: child.signalCode };
-}
-
-async function startWorker(
-  s: Scope,
-  settings: Partial<Omit<WorkerEnv, 'CRASH_AFTER_EFFECT'>> & { CRASH_AFTER_EFFECT?: boolean },
-): Promise<Worker> {
-  const env: Record<string, string> = {
+function startWorker(s: Scope, settings: Partial<WorkerSettings>): Promise<WorkerChild> {
+  return children.start({
     REDIS_URL: fx.server.url,
     KEY_PREFIX: s.keys.prefix,
-    PARTITIONS: String(fx.partitions),
+    PARTITIONS: fx.partitions,
     JOB: s.job,
     DOWNSTREAM_URL: downstream.url,
-  };
-  for (const [name, value] of Object.entries(settings))
-    env[name] = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
-  // the ipc channel lets the worker notice when this test process dies, so it never outlives it
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_PATH], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    ...settings,
   });
-  live.add(child);
-  const exited = new Promise<Exit>((resolve) =>
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
-  const lines: WorkerLine[] = [];
-  const outcomes: OutcomeEvent[] = [];
-  let markReady: (consumer: string) => void = () => undefined;
-  const ready = new Promise<string>((resolve) => (markReady = resolve));
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    // the worker reports JSON lines only; anything else (a stray runtime notice) is not part of the protocol
-    if (!text.startsWith('{')) return;
-    const line = JSON.parse(text) as WorkerLine;
-    lines.push(line);
-    if (line.outcome) outcomes.push(line.outcome);
-    if (line.ready && line.consumer) markReady(line.consumer);
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const consumer = await Promise.race([
-    ready,
-    exited.then((exit) => {
-      throw new Error(`worker exited before it was ready (${exit.code ?? exit.signal}):\n${stderr}`);
-    }),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`worker not ready within ${READY_TIMEOUT_MS} ms:\n${stderr}`)),
-        READY_TIMEOUT_MS,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
-  return {
-    consumer,
-    pid: child.pid ?? -1,
-    outcomes,
-    lines,
-    exited,
-    kill9: () => killAndWait(child),
-    async terminate() {
-      const started = Date.now();
-      child.kill('SIGTERM');
-      const exit = await exited;
-      return { ...exit, ms: Date.now() - started, released: lines.find((l) => l.stopped)?.released };
-    },
-  };
 }
 
 interface PendingEntry {
@@ -256,7 +162,7 @@ describe('consumers killed for real', () => {
 
     // Spares start ahead, so a cycle costs one claim floor rather than a process start-up as well; any ready
     // spare may be the one that claims.
-    const spares: Worker[] = [];
+    const spares: WorkerChild[] = [];
     const failedStarts: unknown[] = [];
     let starting = 0;
     const startSpare = (settings: typeof slow): void => {
@@ -282,7 +188,7 @@ describe('consumers killed for real', () => {
         await Promise.all(spares.splice(0).map((w) => w.kill9()));
         startSpare({ ...slow, HANDLER_DELAY_MS: 1_000 });
       }
-      await waitFor(sparesStarted, 'a spare worker ready', READY_TIMEOUT_MS);
+      await waitFor(sparesStarted, 'a spare worker ready', WORKER_READY_TIMEOUT_MS);
       expect((await ownedBy([owner.consumer])) !== undefined).toBe(true); // the heartbeat kept it with its owner
       await owner.kill9();
       let entry: PendingEntry | undefined;

@@ -2,8 +2,6 @@
 // as events (never errors), aborts, expiry of idle buckets, and 3 real processes sharing one 50/s limit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +14,7 @@ import {
 } from '../../src/pipelines/distributed-rate-limit.js';
 import { createKeyBuilder } from '../../src/streams/keys.js';
 import { runScript } from '../../src/streams/scripts.js';
+import { startArrivalServer } from '../support/arrival-server.js';
 import { testPrefix } from '../support/prefix.js';
 import type { RateLimitedEnv } from '../support/rate-limited-process.js';
 import { useRedisPerFile } from '../support/redis-per-file.js';
@@ -167,38 +166,6 @@ describe('distributed rate limiter', () => {
     expect(await env.redis.exists(key)).toBe(0);
   });
 });
-
-interface ArrivalServer {
-  readonly url: string;
-  /** Arrival time (Date.now()) of every POST, in order (other methods are warm-ups, not counted). */
-  readonly arrivals: number[];
-  close(): Promise<void>;
-}
-
-async function startArrivalServer(): Promise<ArrivalServer> {
-  const arrivals: number[] = [];
-  const server: Server = createServer((req, res) => {
-    if (req.method === 'POST') arrivals.push(Date.now());
-    req.resume();
-    req.once('end', () => {
-      res.writeHead(204);
-      res.end();
-    });
-  });
-  server.keepAliveTimeout = 1_000;
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/calls`,
-    arrivals,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
-}
 
 interface ChildLine {
   readonly ready?: boolean;

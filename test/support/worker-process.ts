@@ -1,5 +1,6 @@
-// A consumer worker run as a real child process by the crash tests (killed with SIGKILL, stopped with SIGTERM):
-// one job runner whose handler POSTs to a counting downstream. Configured by env; reports JSON lines on stdout.
+// A consumer worker run as a real child process by the crash and shared-limit tests (killed with SIGKILL, stopped
+// with SIGTERM): one job runner whose handler POSTs to a mock downstream. Configured by env; reports JSON lines on
+// stdout; test/support/worker-children.ts spawns it.
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { z } from 'zod';
@@ -10,7 +11,13 @@ import { createKeyBuilder } from '../../src/streams/keys.js';
 import { outcome } from '../../src/streams/outcome.js';
 import { betOpened, DOMAIN } from './streams-fixture.js';
 
-/** The env variables the crash tests set; see readWorkerEnv for defaults. */
+/** The job's distributedRateLimit (named after the job): env SHARED_LIMIT=<perSecond>:<burst>. */
+export interface SharedLimit {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+/** The env variables the process tests set; see readWorkerEnv for defaults. */
 export interface WorkerEnv {
   readonly REDIS_URL: string;
   readonly KEY_PREFIX: string;
@@ -24,6 +31,10 @@ export interface WorkerEnv {
   /** SIGKILL itself right after the downstream answered for the first event, before returning the outcome. */
   readonly CRASH_AFTER_EFFECT: boolean;
   readonly GRACE_MS: number;
+  /** A token bucket in Redis shared by every worker of the job; none when unset. */
+  readonly SHARED_LIMIT: SharedLimit | undefined;
+  /** Report ready (connected, HTTP client warmed up) before starting the runner, and start on the IPC message "go". */
+  readonly WAIT_FOR_GO: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -45,6 +56,22 @@ function integer(env: Env, variable: string, fallback: number, min: number): num
   return value;
 }
 
+function sharedLimit(env: Env): SharedLimit | undefined {
+  const text = env['SHARED_LIMIT'];
+  if (text === undefined || text === '') return undefined;
+  const [perSecond, burst] = text.split(':').map(Number);
+  if (
+    perSecond === undefined ||
+    burst === undefined ||
+    !(perSecond > 0) ||
+    !Number.isInteger(burst) ||
+    burst < 1
+  ) {
+    throw new ConfigError(`SHARED_LIMIT must be <perSecond>:<burst>, got "${text}"`, 'SHARED_LIMIT');
+  }
+  return { perSecond, burst };
+}
+
 function readWorkerEnv(env: Env): WorkerEnv {
   return {
     REDIS_URL: required(env, 'REDIS_URL'),
@@ -58,6 +85,8 @@ function readWorkerEnv(env: Env): WorkerEnv {
     DOWNSTREAM_URL: required(env, 'DOWNSTREAM_URL'),
     CRASH_AFTER_EFFECT: env['CRASH_AFTER_EFFECT'] === '1',
     GRACE_MS: integer(env, 'GRACE_MS', 25_000, 0),
+    SHARED_LIMIT: sharedLimit(env),
+    WAIT_FOR_GO: env['WAIT_FOR_GO'] === '1',
   };
 }
 
@@ -82,6 +111,7 @@ async function main(): Promise<void> {
       concurrency: config.CONCURRENCY,
       // the tests publish before the first worker starts
       startId: '0',
+      ...(config.SHARED_LIMIT && { distributedRateLimit: { name: config.JOB, ...config.SHARED_LIMIT } }),
       async handler(event, ctx) {
         const response = await fetch(config.DOWNSTREAM_URL, {
           method: 'POST',
@@ -119,7 +149,14 @@ async function main(): Promise<void> {
     report({ loopError: { where: event.where, error: errorMessage(event.error) } }),
   );
 
+  let started = false;
   process.once('SIGTERM', () => {
+    // never started (still waiting for "go"): nothing held, nothing to release
+    if (!started) {
+      report({ stopped: { job: config.JOB, released: 0 }, released: 0 });
+      void redis.quit().finally(() => process.exit(0));
+      return;
+    }
     const stopped = new Promise<{ job: string; released: number }>((resolve) =>
       runner.once('stopped', resolve),
     );
@@ -136,6 +173,22 @@ async function main(): Promise<void> {
   // the parent test process went away (crashed or killed): never outlive it
   process.once('disconnect', () => process.exit(1));
 
+  if (config.WAIT_FOR_GO) {
+    const go = new Promise<void>((resolve) =>
+      process.on('message', (message) => {
+        if (message === 'go') resolve();
+      }),
+    );
+    // connect and load the HTTP client before the test opens its window (a GET: mock servers count POSTs only)
+    await redis.ping();
+    await (await fetch(config.DOWNSTREAM_URL, { method: 'GET' })).text();
+    report({ ready: true, consumer: runner.consumer });
+    await go;
+    started = true;
+    await runner.start();
+    return;
+  }
+  started = true;
   await runner.start();
   report({ ready: true, consumer: runner.consumer });
 }
