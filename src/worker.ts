@@ -21,7 +21,7 @@ import { checkRedisSafety } from './streams/redis-safety.js';
 import { createRetentionLoop } from './streams/retention-loop.js';
 import type { RetentionDomain, RetentionLoop } from './streams/retention-loop.js';
 import { createTrimmer } from './streams/trimmer.js';
-import type { PackContext } from './jobs/pack-context.js';
+import type { JobSignals, PackContext } from './jobs/pack-context.js';
 import type { CronScheduler } from './scheduler/cron-scheduler.js';
 import { registerCronTick } from './scheduler/cron-tick-event.js';
 import { createTimerMover } from './scheduler/timer-mover.js';
@@ -43,6 +43,8 @@ export interface WorkerOptions {
   readonly logger?: Logger;
   /** An open connection to use instead of REDIS_URL; its owner closes it (stop() leaves it open). */
   readonly redis?: Redis;
+  /** What jobs report beside outcomes (provider health, alerts); default: nothing recorded. */
+  readonly signals?: JobSignals;
 }
 
 export interface Worker {
@@ -96,7 +98,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const ownsRedis = options.redis === undefined;
   const keys = createKeyBuilder({ prefix: config.queue.prefix, dlqSuffix: config.queue.dlqSuffix });
   const partitions = config.queue.partitionsDefault;
-  const context = createWorkerContext({ config, logger, redis, keys, registry });
+  const context = createWorkerContext({
+    config,
+    logger,
+    redis,
+    keys,
+    registry,
+    ...(options.signals === undefined ? {} : { signals: options.signals }),
+  });
   const runners: JobRunner[] = [];
   let timers: TimerMover | undefined;
   let definitions: JobDefinition<never>[];

@@ -3,7 +3,10 @@ import type { JobCatalogEntry } from '../config/index.js';
 import type { EventRegistry } from '../events/registry.js';
 import type { JobDefinition } from '../pipelines/job-definition.js';
 import type { CronScheduleDeclaration } from '../scheduler/cron-schedules.js';
+import { escrowPack } from './escrow/pack.js';
+import { fundingPack } from './funding/pack.js';
 import type { PackContext } from './pack-context.js';
+import { playhubPack } from './playhub/pack.js';
 
 /**
  * A job's definition, or a factory for jobs that need the worker's sinks, wheel or configuration; a factory runs
@@ -35,4 +38,4 @@ export function definitionOf(job: PackJob, context: PackContext): JobDefinition<
 }
 
 // Domain packs (playhub, escrow, funding, ...) land with the jobs issue: each is appended here.
-export const jobPacks: readonly JobPack[] = [];
+export const jobPacks: readonly JobPack[] = [playhubPack, escrowPack, fundingPack];

@@ -3,7 +3,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { WorkerConfig } from '../config/index.js';
+import { SERVICE_URL_VARIABLES } from '../config/index.js';
+import type { ServiceName, WorkerConfig } from '../config/index.js';
+import { ConfigError } from '../errors.js';
 import type { Publisher } from '../events/publisher.js';
 import type { DistributedRateLimiter } from '../pipelines/distributed-rate-limit.js';
 import type { TimerWheel } from '../scheduler/timer-wheel.js';
@@ -43,4 +45,21 @@ export interface PackContext {
   readonly cache: CacheWriter;
   readonly bars: BarWriter;
   readonly signals: JobSignals;
+}
+
+/**
+ * The internal-service sink of a job that calls `services`: a job whose SVC_*_URL is unset refuses to start with a
+ * ConfigError naming the variable, instead of failing every call at run time.
+ */
+export function serviceSinkFor(context: PackContext, job: string, ...services: ServiceName[]): HttpSink {
+  for (const service of services) {
+    if (context.config.services[service] === undefined) {
+      const variable = SERVICE_URL_VARIABLES[service];
+      throw new ConfigError(
+        `job ${job} calls ${service} but ${variable} is not set (expected its base URL)`,
+        variable,
+      );
+    }
+  }
+  return context.services();
 }

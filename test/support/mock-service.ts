@@ -33,6 +33,8 @@ export interface MockStep {
 export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
+  /** The query string without its `?` ('' when none). */
+  readonly query: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: unknown;
   readonly idempotencyKey: string | undefined;
@@ -122,7 +124,7 @@ export async function startMockService(options: MockServiceOptions): Promise<Moc
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text = await readBody(req);
     const method = req.method ?? 'GET';
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
     const route = `${method} ${path}`;
     const key =
       typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : undefined;
@@ -148,6 +150,7 @@ export async function startMockService(options: MockServiceOptions): Promise<Moc
     requests.push({
       method,
       path,
+      query,
       headers: { ...req.headers },
       body,
       idempotencyKey: key,

@@ -1,4 +1,5 @@
-// Escrow's event contracts (created, released, moderator decision) on the `escrow` streams.
+// Escrow's event contracts (created, released, moderator decision; the workers' expiry backlog alert) on the
+// `escrow` streams.
 import { z } from 'zod';
 import type { EventRegistry } from '../../events/registry.js';
 import { amountMinor, assetCode, entityId, isoTimestamp } from '../contract-fields.js';
@@ -45,6 +46,22 @@ export const escrowDecisionMadeData = z
     },
   );
 
+/**
+ * Expiries pile up: the escrow sweeper found at least `threshold` open escrows whose `expiresAt` passed more than
+ * `graceMs` ago (their expiry timers should have fired by then); admin is notified (seed 000 §3.4).
+ */
+// not in the seeds: chosen here (000 §3.4 says only "Notify Admin if backlog builds")
+export const escrowExpiryBacklogData = z.strictObject({
+  /** The sweeper tick that saw the backlog; one alert per tick. */
+  observedAt: isoTimestamp,
+  overdue: z.number().int().min(1),
+  threshold: z.number().int().min(1),
+  graceMs: z.number().int().min(0),
+  oldestExpiresAt: isoTimestamp,
+  /** The scan stopped at its page limit: at least `overdue` are overdue. */
+  truncated: z.boolean(),
+});
+
 export const escrowEvents = {
   'escrow.created': {
     schema: escrowCreatedData,
@@ -63,6 +80,12 @@ export const escrowEvents = {
     producer: 'escrow',
     key: 'escrowId',
     seed: '001 §7 escrow.adjudicate ("moderator decision")',
+  },
+  'escrow.expiry_backlog': {
+    schema: escrowExpiryBacklogData,
+    producer: 'workers',
+    key: 'observedAt',
+    seed: '000 §3.4 ("Notify Admin if backlog builds"); fields chosen here',
   },
 } as const satisfies EventContracts;
 

@@ -14,7 +14,8 @@ export const vestingReleaseRequest = z.strictObject({
 
 /**
  * What was released for the epoch; `remainingAmount` > 0 is a partial release. `next` is the epoch to schedule
- * next (the remainder included), null when the schedule is complete.
+ * next, with the units scheduled for it (the remainder included): vesting.release publishes it as the next
+ * `vesting.scheduled` fact, whose `amount` it becomes. Null when the schedule is complete.
  */
 // not in the seeds: chosen here
 export const vestingReleaseResponse = z.object({
@@ -22,7 +23,7 @@ export const vestingReleaseResponse = z.object({
   epoch: z.number().int().min(0),
   releasedAmount: amountMinor,
   remainingAmount: amountMinor,
-  next: z.object({ epoch: z.number().int().min(0), releaseAt: isoTimestamp }).nullable(),
+  next: z.object({ epoch: z.number().int().min(0), releaseAt: isoTimestamp, amount: amountMinor }).nullable(),
 });
 
 export const vestingRelease = {
@@ -37,7 +38,9 @@ export const vestingRelease = {
     ...mutationStatuses,
     200: {
       outcome: 'ack',
-      meaning: 'released (fully or partially); schedule `next` when it is not null',
+      meaning:
+        'released (fully or partially); publish `next` as the next vesting.scheduled when it is not null. A repeated ' +
+        'key should replay this answer: a 409 ALREADY_DONE says nothing of `next`, which is left to the sweeper',
       body: vestingReleaseResponse,
     },
     204: { outcome: 'ack', meaning: 'nothing to release for this epoch; the sweeper finds later epochs' },
