@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { systemClock } from './clock.js';
+import { ConfigError } from './errors.js';
 import type { WorkerConfig } from './config/index.js';
 import { createPublisher } from './events/publisher.js';
 import type { EventRegistry } from './events/registry.js';
@@ -78,11 +79,17 @@ export function createWorkerContext(deps: {
       return external;
     },
     rateLimiter(name, perSecond, burst) {
-      const key = `${name}\0${perSecond}\0${burst}`;
-      let limiter = limiters.get(key);
+      // one bucket in Redis per name: two different rates on it would refill it at two speeds
+      let limiter = limiters.get(name);
+      if (limiter && (limiter.perSecond !== perSecond || limiter.burst !== burst)) {
+        throw new ConfigError(
+          `rate limit "${name}" is declared as ${limiter.perSecond}/s burst ${limiter.burst} and as ` +
+            `${perSecond}/s burst ${burst} (expected one rate per name)`,
+        );
+      }
       if (!limiter) {
         limiter = createDistributedRateLimiter({ redis, keys, name, perSecond, burst });
-        limiters.set(key, limiter);
+        limiters.set(name, limiter);
       }
       return limiter;
     },
