@@ -2,8 +2,9 @@
 // expression or zone is a ConfigError naming the variable) and runs the scheduler that puts their ticks on the wheel.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
 import type { WorkerConfig } from './config/index.js';
-import { ValidationError } from './errors.js';
+import { ConfigError, ValidationError } from './errors.js';
 import type { PackJob } from './jobs/catalog.js';
 import { createCronScheduler } from './scheduler/cron-scheduler.js';
 import type { CronScheduler } from './scheduler/cron-scheduler.js';
@@ -15,6 +16,7 @@ import type { JobDefinition } from './pipelines/job-definition.js';
 import { createCronOverlapGuard, exclusiveTicks } from './scheduler/cron-overlap.js';
 import type { CronTickData } from './scheduler/cron-tick-event.js';
 import type { KeyBuilder } from './streams/keys.js';
+import { createRedisClock } from './scheduler/redis-clock.js';
 
 export const CRON_DOMAIN = DEFAULT_CRON_DOMAIN;
 
@@ -50,6 +52,10 @@ export function strayCronVariables(packJobs: readonly PackJob[], config: WorkerC
   );
 }
 
+/**
+ * Runs the cron scheduler on Redis time (the local clock corrected by Redis TIME), so a replica whose clock runs
+ * ahead neither takes future ticks for missed ones nor schedules ticks early, and one behind schedules none late.
+ */
 export function startCronScheduler(deps: {
   readonly config: WorkerConfig;
   readonly logger: Logger;
@@ -57,9 +63,13 @@ export function startCronScheduler(deps: {
   readonly keys: KeyBuilder;
   readonly wheel: TimerWheel;
   readonly schedules: readonly CronSchedule[];
+  /** The local clock the Redis offset corrects; default the system clock (tests inject a skewed one). */
+  readonly localClock?: Clock;
 }): CronScheduler {
   const { config, logger } = deps;
+  const clock = createRedisClock(deps.redis, deps.localClock === undefined ? {} : { base: deps.localClock });
   const scheduler = createCronScheduler({
+    clock,
     redis: deps.redis,
     keys: deps.keys,
     wheel: deps.wheel,
@@ -101,10 +111,23 @@ export function withCronPolicies(
 ): JobDefinition<never> {
   const own = schedules.filter((s) => s.targetGroup === definition.name);
   if (own.length === 0) return definition;
+  const { lockTtlMs } = deps.config.scheduler;
+  // an attempt still running when its lock expires would overlap the next tick's run
+  if (
+    own.some((s) => s.overlap === 'skip') &&
+    definition.timeoutMs !== undefined &&
+    definition.timeoutMs >= lockTtlMs
+  ) {
+    throw new ConfigError(
+      `cron job ${definition.name}: its timeoutMs=${definition.timeoutMs} is not below ` +
+        `SCHEDULER_LOCK_TTL_MS=${lockTtlMs} (expected the overlap lock to outlive an attempt)`,
+      'SCHEDULER_LOCK_TTL_MS',
+    );
+  }
   const guard = createCronOverlapGuard({
     redis: deps.redis,
     keys: deps.keys,
-    lockTtlMs: deps.config.scheduler.lockTtlMs,
+    lockTtlMs,
   });
   guard.on('lockLost', (event) =>
     deps.logger.warn(event, `cron job ${definition.name}: overlap lock lost, run aborted`),

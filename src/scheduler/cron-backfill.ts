@@ -1,5 +1,6 @@
 // Backfill: puts every tick of a schedule in a time range on the timer wheel (past ticks fire at once, future ones
-// at their time). Ticks that already fired keep their tombstone and are not run again unless forced.
+// at their time). Ticks that already fired keep their tombstone and are not run again unless forced; a forced tick
+// gets a new timer version and with it an event id of its own, so the earlier run's dedupe mark does not stop it.
 import type { Clock } from '../clock.js';
 import { ValidationError } from '../errors.js';
 import type { CronSchedule } from './cron-schedules.js';

@@ -1,5 +1,6 @@
-// Overlap protection for cron runs: an owner-tokened lock per schedule (SET NX PX, refreshed while the run lasts,
-// released by compare-and-delete), and the handler wrapper that acks a tick as skipped while the previous run holds it.
+// Overlap protection for cron runs: an owner-tokened lock per schedule (SET NX PX, refreshed while the attempt lasts,
+// released by compare-and-delete when it ends or is aborted), and the handler wrapper that acks a tick as skipped
+// while another tick's run holds the lock, and retries a tick whose own earlier attempt still holds it.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
@@ -15,6 +16,9 @@ import type { CronTickData } from './cron-tick-event.js';
 
 export const DEFAULT_CRON_LOCK_TTL_MS = 120_000;
 
+/** Tries to take a lock that was released between the refused SET NX and the read of its holder. */
+const ACQUIRE_ATTEMPTS = 3;
+
 export interface CronOverlapGuardOptions {
   readonly redis: Redis;
   readonly keys: KeyBuilder;
@@ -29,8 +33,19 @@ export type ExclusiveRun<T> =
   | { readonly ran: true; readonly value: T }
   | {
       readonly ran: false;
-      /** Label of the run holding the lock (its tick), when known. */ readonly heldBy: string | undefined;
+      /** Label of the run holding the lock (its tick), when known. */
+      readonly heldBy: string | undefined;
+      /** Time until the lock expires unless its holder refreshes or releases it (ms, 0 when unknown). */
+      readonly remainingMs: number;
     };
+
+export interface RunExclusiveOptions {
+  /**
+   * The attempt's own signal (handler timeout, forced shutdown): when it aborts, the lock stops being refreshed
+   * and is released at once, even if the run ignores the signal and goes on.
+   */
+  readonly signal?: AbortSignal;
+}
 
 export interface CronOverlapEvents {
   /** A refresh found the lock gone or taken over (the run outlived its TTL); the run's signal is aborted. */
@@ -42,12 +57,13 @@ export interface CronOverlapEvents {
 export interface CronOverlapGuard extends EventEmitter<CronOverlapEvents> {
   /**
    * Runs `run` only if no other run of the schedule holds its lock, holding it meanwhile. `label` (e.g. the tick)
-   * names the run to whoever finds the lock held. The signal aborts if the lock is lost.
+   * names the run to whoever finds the lock held. The signal aborts if the lock is lost or `options.signal` aborts.
    */
   runExclusive<T>(
     schedule: string,
     label: string,
     run: (signal: AbortSignal) => Promise<T>,
+    options?: RunExclusiveOptions,
   ): Promise<ExclusiveRun<T>>;
 }
 
@@ -64,38 +80,73 @@ export function createCronOverlapGuard(options: CronOverlapGuardOptions): CronOv
     if (emitter.listenerCount('error') > 0) emitter.emit('error', { schedule, error });
   }
 
+  /** Takes the lock (undefined), or reads who holds it and for how long, in one transaction. */
+  async function acquire(
+    key: string,
+    token: string,
+  ): Promise<{ heldBy: string | undefined; remainingMs: number } | undefined> {
+    for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
+      if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK') return undefined;
+      const replies = (await redis.multi().get(key).pttl(key).exec()) ?? [];
+      for (const [error] of replies) if (error) throw error;
+      const holder = replies[0]?.[1];
+      const pttl = replies[1]?.[1];
+      if (typeof holder === 'string') {
+        return {
+          // the token is `label|random`: the label names the run holding the lock
+          heldBy: holder.slice(0, holder.lastIndexOf('|')),
+          remainingMs: typeof pttl === 'number' && pttl > 0 ? pttl : ttlMs,
+        };
+      }
+      // released between the SET NX and the read: try again
+    }
+    return { heldBy: undefined, remainingMs: 0 };
+  }
+
   return Object.assign(emitter, {
     async runExclusive<T>(
       schedule: string,
       label: string,
       run: (signal: AbortSignal) => Promise<T>,
+      runOptions: RunExclusiveOptions = {},
     ): Promise<ExclusiveRun<T>> {
       const key = keys.cronLock(schedule);
       // label first, so whoever finds the lock held can say which run holds it
       const token = `${label}|${randomBytes(8).toString('hex')}`;
-      const taken = await redis.set(key, token, 'PX', ttlMs, 'NX');
-      if (taken !== 'OK') {
-        const holder = await redis.get(key);
-        return { ran: false, heldBy: holder === null ? undefined : holder.slice(0, holder.lastIndexOf('|')) };
-      }
+      const held = await acquire(key, token);
+      if (held !== undefined) return { ran: false, ...held };
       const lost = new AbortController();
+      const attempt = runOptions.signal;
+      let released: Promise<void> | undefined;
       const refresher = setInterval(() => {
         runScript(redis, 'cronLockRefresh', [key], [token, ttlMs]).then(
           (kept) => {
-            if (kept === 1 || lost.signal.aborted) return;
+            if (kept === 1 || lost.signal.aborted || released !== undefined) return;
             lost.abort(new Error(`cron lock of ${schedule} lost`));
             emitter.emit('lockLost', { schedule, label });
           },
           (error: unknown) => report(schedule, error),
         );
       }, refreshEveryMs);
-      try {
-        return { ran: true, value: await run(lost.signal) };
-      } finally {
+      // once: at the end of the run, or as soon as the attempt is aborted (a run that ignores its signal must
+      // neither hold the lock forever nor keep a retry of its own tick out until the TTL ends)
+      const release = (): Promise<void> => {
         clearInterval(refresher);
-        await runScript(redis, 'cronLockRelease', [key], [token]).catch((error: unknown) =>
-          report(schedule, error),
+        released ??= runScript(redis, 'cronLockRelease', [key], [token]).then(
+          () => undefined,
+          (error: unknown) => report(schedule, error),
         );
+        return released;
+      };
+      const onAttemptAborted = (): void => void release();
+      if (attempt?.aborted) onAttemptAborted();
+      else attempt?.addEventListener('abort', onAttemptAborted, { once: true });
+      try {
+        const signal = attempt === undefined ? lost.signal : AbortSignal.any([lost.signal, attempt]);
+        return { ran: true, value: await run(signal) };
+      } finally {
+        attempt?.removeEventListener('abort', onAttemptAborted);
+        await release();
       }
     },
   });
@@ -112,14 +163,15 @@ export interface ExclusiveTicksOptions {
   readonly guard: CronOverlapGuard;
   /** Overlap policy per schedule name; schedules not listed get `skip`. */
   readonly overlap?: Readonly<Record<string, OverlapPolicy>> | ((schedule: string) => OverlapPolicy);
-  /** Called for each tick acked without running because the previous run still holds the lock. */
+  /** Called for each tick acked without running because another tick's run still holds the lock. */
   readonly onSkipped?: (skipped: SkippedTick) => void;
 }
 
 /**
  * Wraps a `cron.tick` handler with the overlap policy: `skip` runs it under the schedule's lock and acks a tick
- * that finds the lock held (reported through onSkipped); `allow` runs it as is. The handler's signal also aborts
- * when the lock is lost.
+ * that finds the lock held by another tick (reported through onSkipped); a tick that finds the lock held by an
+ * earlier attempt of itself (a killed consumer, a released entry) is retried when that lock expires, never acked
+ * unrun. `allow` runs it as is. The handler's signal also aborts when the lock is lost.
  */
 export function exclusiveTicks(
   handler: JobHandler<CronTickData>,
@@ -133,10 +185,16 @@ export function exclusiveTicks(
   return async (event: EventEnvelope<CronTickData>, ctx: JobContext): Promise<Outcome> => {
     const { schedule, tick } = event.data;
     if (policyOf(schedule) === 'allow') return handler(event, ctx);
-    const result = await options.guard.runExclusive(schedule, tick, (lost) =>
-      handler(event, { ...ctx, signal: AbortSignal.any([ctx.signal, lost]) }),
+    const result = await options.guard.runExclusive(
+      schedule,
+      tick,
+      (signal) => handler(event, { ...ctx, signal }),
+      { signal: ctx.signal },
     );
     if (result.ran) return result.value;
+    if (result.heldBy === tick) {
+      return outcome.retry('previous attempt of this tick still holds the lock', result.remainingMs);
+    }
     options.onSkipped?.({ schedule, tick, heldBy: result.heldBy });
     return outcome.ack();
   };

@@ -17,6 +17,7 @@ import type { CronTickCause } from './cron-tick-event.js';
 import { nextTick, previousTick, ticksBetween } from './cron-ticks.js';
 import { putCronTicks } from './cron-timers.js';
 import type { CronTimerTarget } from './cron-timers.js';
+import type { CalibratedClock } from './redis-clock.js';
 import type { ScheduleResult, TimerWheel } from './timer-wheel.js';
 
 export interface CronSchedulerOptions {
@@ -30,8 +31,12 @@ export interface CronSchedulerOptions {
   readonly domain?: string;
   /** Service id written as the events' source; default `workers`. */
   readonly source?: string;
-  /** Decides what is due to be scheduled; the mover's Redis TIME decides when a tick fires. */
-  readonly clock?: Clock;
+  /**
+   * Decides what is due to be scheduled and what was missed; the mover's Redis TIME decides when a tick fires.
+   * Give the worker a Redis clock (createRedisClock), so a skewed replica clock neither drops nor pre-schedules
+   * ticks; a CalibratedClock is synced before each schedule's pass. Default: the system clock.
+   */
+  readonly clock?: Clock | CalibratedClock;
   /** How far ahead ticks are put on the wheel; default 10 s. A replica paused for less loses nothing. */
   readonly lookaheadMs?: number;
   /** A tick more than this late when first seen counts as missed (missed policy); default 10 s. */
@@ -95,6 +100,10 @@ interface ScheduleState {
 
 /** Passes a schedule retries a lost compare-and-set before leaving the catch-up to the next pass. */
 const CATCH_UP_ATTEMPTS = 3;
+
+function isCalibrated(clock: Clock): clock is CalibratedClock {
+  return typeof (clock as Partial<CalibratedClock>).sync === 'function';
+}
 
 function positive(name: string, value: number, min = 1): number {
   if (!Number.isSafeInteger(value) || value < min) {
@@ -203,6 +212,7 @@ export function createCronScheduler(options: CronSchedulerOptions): CronSchedule
 
   async function passSchedule(state: ScheduleState): Promise<void> {
     const { schedule } = state;
+    if (isCalibrated(clock)) await clock.sync();
     const now = clock.now();
     const read = await marks.read(schedule.name);
     if (read.pending !== undefined && read.pending !== '') await confirmPending(schedule, read.pending);

@@ -1,5 +1,5 @@
 // The event one cron tick fires: type `cron.tick`, key = schedule name, and an id derived from (schedule, tick) so
-// every replica builds the same event for the same tick.
+// every replica builds the same event for the same tick (plus the timer version for a forced re-run).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { EventEnvelope } from '../events/envelope.js';
@@ -32,12 +32,17 @@ export function registerCronTick(registry: EventRegistry, domain = DEFAULT_CRON_
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-/** A ULID whose time part is the tick and whose 80 "random" bits hash (schedule, tick): the same on every replica. */
-export function cronTickEventId(schedule: string, tickMs: number): string {
+/**
+ * A ULID whose time part is the tick and whose 80 "random" bits hash (schedule, tick): the same on every replica.
+ * A forced re-run (timer version > 0) hashes the version too, so the group's dedupe marks of the tick's earlier
+ * run do not ack it unrun; version 0 keeps the plain (schedule, tick) id.
+ */
+export function cronTickEventId(schedule: string, tickMs: number, version = 0): string {
   let time = '';
   for (let rest = tickMs, i = 0; i < 10; i++, rest = Math.floor(rest / 32))
     time = CROCKFORD.charAt(rest % 32) + time;
-  const digest = createHash('sha256').update(`${CRON_TICK_TYPE}\n${schedule}\n${tickMs}`).digest();
+  const identity = `${CRON_TICK_TYPE}\n${schedule}\n${tickMs}` + (version > 0 ? `\n${version}` : '');
+  const digest = createHash('sha256').update(identity).digest();
   let bits = 0n;
   for (let i = 0; i < 10; i++) bits = (bits << 8n) | BigInt(digest[i] ?? 0);
   let random = '';
@@ -53,12 +58,14 @@ export interface CronTickEventInput {
   /** Service id (SERVICE_ID). */
   readonly source: string;
   readonly targetGroup?: string | undefined;
+  /** The timer version (a forced backfill's); > 0 gives the event an id of its own. Default 0. */
+  readonly version?: number | undefined;
 }
 
 export function cronTickEvent(input: CronTickEventInput): EventEnvelope<CronTickData> {
   const tick = tickIso(input.tickMs);
   return {
-    id: cronTickEventId(input.schedule, input.tickMs),
+    id: cronTickEventId(input.schedule, input.tickMs, input.version),
     type: CRON_TICK_TYPE,
     key: input.schedule,
     occurredAt: tick,

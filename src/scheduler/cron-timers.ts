@@ -25,7 +25,10 @@ export function cronPartition(target: CronTimerTarget, schedule: string): Partit
   return target.keys.partition(target.domain, partitionOf(schedule, target.partitions));
 }
 
-/** Schedules the timers of `ticks` (ms); results in tick order. `version` > 0 beats the tombstone of a fired tick. */
+/**
+ * Schedules the timers of `ticks` (ms); results in tick order. `version` > 0 beats the tombstone of a fired tick and
+ * gives the tick's event an id of its own, so the run is not taken for a duplicate of the earlier one.
+ */
 export async function putCronTicks(
   target: CronTimerTarget,
   schedule: CronSchedule,
@@ -46,6 +49,7 @@ export async function putCronTicks(
       cause,
       source: target.source,
       targetGroup: schedule.targetGroup,
+      version,
     }),
   }));
   return target.wheel.scheduleMany(cronPartition(target, schedule.name), timers);

@@ -1,6 +1,8 @@
 // Overlap protection on a private redis-server: the owner-tokened lock (held, refreshed past its TTL, lost and then
-// not released for the new owner) and the cron.tick handler wrapper (skip acks the tick and reports it; allow
-// runs alongside), end to end with the scheduler, the mover and two consumers of one job.
+// not released for the new owner, released as soon as the attempt is aborted) and the cron.tick handler wrapper
+// (skip acks a tick another tick's run holds off and reports it; a tick its own stale attempt holds off is retried;
+// allow runs alongside), end to end with the scheduler, the mover and two consumers of one job, and across a
+// shutdown past its grace period.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../src/events/envelope.js';
 import type { JobContext, JobHandler } from '../../src/pipelines/job-definition.js';
@@ -61,10 +63,10 @@ describe('runExclusive', () => {
       return 'first done';
     });
     await waitFor(async () => (await fx.redis.exists(fx.keys.cronLock('lock.basic'))) === 1, 'the lock');
-    expect(await guard.runExclusive('lock.basic', 'tick-2', () => Promise.resolve('never'))).toEqual({
-      ran: false,
-      heldBy: 'tick-1',
-    });
+    const refused = await guard.runExclusive('lock.basic', 'tick-2', () => Promise.resolve('never'));
+    expect(refused).toMatchObject({ ran: false, heldBy: 'tick-1' });
+    expect(refused.ran ? 0 : refused.remainingMs).toBeGreaterThan(0);
+    expect(refused.ran ? 0 : refused.remainingMs).toBeLessThanOrEqual(5000);
     expect(await guard.runExclusive('lock.other', 'tick-2', () => Promise.resolve('other'))).toEqual({
       ran: true,
       value: 'other',
@@ -104,6 +106,38 @@ describe('runExclusive', () => {
     expect(lost).toEqual(['slow']);
     expect(await fx.redis.get(key)).toBe('other|token');
   });
+
+  it('releases the lock and stops refreshing it once the attempt is aborted, though the run goes on', async () => {
+    const guard = createCronOverlapGuard({ redis: fx.redis, keys: fx.keys, lockTtlMs: 150 });
+    const key = fx.keys.cronLock('lock.aborted');
+    const attempt = new AbortController();
+    const finish = deferred();
+    let runSignal: AbortSignal | undefined;
+    const run = guard.runExclusive(
+      'lock.aborted',
+      'ignores-abort',
+      async (signal) => {
+        runSignal = signal;
+        await finish.promise; // a handler that ignores its signal (timed out, or shut down past the grace)
+        return 'late';
+      },
+      { signal: attempt.signal },
+    );
+    await waitFor(async () => (await fx.redis.exists(key)) === 1, 'the lock');
+    attempt.abort(new Error('handler timed out'));
+    expect(runSignal?.aborted).toBe(true);
+    await waitFor(async () => (await fx.redis.exists(key)) === 0, 'the lock to be released');
+    // the next run takes the lock while the abandoned one still runs; no refresh of the old one touches it
+    const next = guard.runExclusive('lock.aborted', 'next', async () => {
+      const started = Date.now();
+      await waitFor(() => Date.now() - started > 300, 'two TTLs to pass');
+      return fx.redis.get(key);
+    });
+    expect(await next).toMatchObject({ ran: true, value: expect.stringMatching(/^next\|/) as unknown });
+    finish.resolve();
+    expect(await run).toEqual({ ran: true, value: 'late' });
+    expect(await fx.redis.exists(key)).toBe(0);
+  });
 });
 
 describe('exclusiveTicks', () => {
@@ -141,6 +175,72 @@ describe('exclusiveTicks', () => {
     await Promise.all([first, allowFirst]);
     expect(await wrapped(tick('ticker.skip', '2031-01-01T00:00:10Z'), context())).toEqual(outcome.ack());
     expect(ran).toEqual(['2031-01-01T00:00:00.000Z', '2031-01-01T00:00:00.000Z', '2031-01-01T00:00:10.000Z']);
+  });
+
+  it('a tick whose own earlier attempt still holds the lock is retried when that lock expires, not acked', async () => {
+    const guard = createCronOverlapGuard({ redis: fx.redis, keys: fx.keys, lockTtlMs: 5000 });
+    const ran: string[] = [];
+    const skipped: SkippedTick[] = [];
+    const wrapped = exclusiveTicks(
+      async (event) => {
+        ran.push(event.data.tick);
+        return outcome.ack();
+      },
+      { guard, onSkipped: (s) => skipped.push(s) },
+    );
+    const stale = tick('ticker.stale', '2031-01-01T00:01:00Z');
+    // a consumer killed mid-run left its lock (a refresh gave it the full TTL); the entry is redelivered
+    await fx.redis.set(fx.keys.cronLock('ticker.stale'), `${stale.data.tick}|deadbeef`, 'PX', 4000);
+    const retried = await wrapped(stale, context());
+    expect(retried).toMatchObject({
+      kind: 'retry',
+      reason: 'previous attempt of this tick still holds the lock',
+    });
+    const afterMs = retried.kind === 'retry' ? (retried.afterMs ?? -1) : -1;
+    expect(afterMs).toBeGreaterThan(0);
+    expect(afterMs).toBeLessThanOrEqual(4000);
+    expect(ran).toEqual([]);
+    expect(skipped).toEqual([]);
+    // once the stale lock is gone, the retry runs the tick
+    await fx.redis.del(fx.keys.cronLock('ticker.stale'));
+    expect(await wrapped(stale, context())).toEqual(outcome.ack());
+    expect(ran).toEqual([stale.data.tick]);
+  });
+
+  it('a shutdown past its grace period frees the lock, so the tick released to another consumer runs there', async () => {
+    const guard = createCronOverlapGuard({ redis: fx.redis, keys: fx.keys, lockTtlMs: 3000 });
+    const hang = deferred();
+    const ran: { consumer: string; tick: string }[] = [];
+    const skipped: SkippedTick[] = [];
+    const job = (consumer: string) => ({
+      name: 'shutdown.ticker',
+      domain: 'cron',
+      types: [CRON_TICK_TYPE],
+      keyOf: (event: EventEnvelope<CronTickData>) => event.id,
+      handler: exclusiveTicks(
+        async (event) => {
+          ran.push({ consumer, tick: event.data.tick });
+          if (consumer === 'c1') await hang.promise; // ignores its signal
+          return outcome.ack();
+        },
+        { guard, onSkipped: (s) => skipped.push(s) },
+      ),
+    });
+    const c1 = fx.runner(job('c1'), { consumer: 'c1' });
+    await c1.start();
+    const event = tick('shutdown.ticker', '2031-01-01T00:02:00Z');
+    await fx.publisher.publish(event);
+    await waitFor(() => ran.length === 1, 'c1 to start the tick');
+    const c2 = fx.runner(job('c2'), { consumer: 'c2', settings: { retryPollMs: 50 } });
+    await c2.start();
+    await c1.stop(50); // the handler ignores the abort: the entry is released with a retry hint due now
+    await waitFor(() => ran.length === 2, 'c2 to run the released tick');
+    hang.resolve();
+    expect(ran).toEqual([
+      { consumer: 'c1', tick: event.data.tick },
+      { consumer: 'c2', tick: event.data.tick },
+    ]);
+    expect(skipped).toEqual([]);
   });
 
   it('end to end: two consumers of one job never run a schedule twice at once; ticks found running are skipped', async () => {

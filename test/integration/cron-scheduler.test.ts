@@ -1,6 +1,7 @@
 // The cron scheduler on a private redis-server with the real timer wheel and mover: two replicas (one clock +2 s)
 // and a restarted one give one stream entry per tick; the high-water mark script only moves forward; each
-// missed-tick policy after a simulated downtime; crash recovery of a catch-up decision; backfill.
+// missed-tick policy after a simulated downtime; crash recovery of a catch-up decision; backfill; the Redis clock
+// that keeps a replica whose clock runs a minute ahead from taking future ticks for missed ones.
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, offsetClock, systemClock } from '../../src/clock.js';
@@ -25,6 +26,7 @@ import { cronPartition } from '../../src/scheduler/cron-timers.js';
 import { createTimerMover } from '../../src/scheduler/timer-mover.js';
 import type { TimerMover } from '../../src/scheduler/timer-mover.js';
 import { createTimerWheel } from '../../src/scheduler/timer-wheel.js';
+import { createRedisClock } from '../../src/scheduler/redis-clock.js';
 import { createKeyBuilder } from '../../src/streams/keys.js';
 import { testPrefix } from '../support/prefix.js';
 import { useRedisPerFile } from '../support/redis-per-file.js';
@@ -380,5 +382,70 @@ describe('backfill', () => {
       r.scheduler.backfill(s.name, from, from + 10 * MINUTE, { maxTicks: 5 }),
     ).rejects.toBeInstanceOf(ValidationError);
     await expect(r.scheduler.backfill('no.such', from, to)).rejects.toThrow(/unknown cron schedule/);
+  });
+});
+
+describe('Redis time', () => {
+  it('calibrates the offset from Redis TIME, refreshes it once stale, and fails without any answer', async () => {
+    const ahead = createRedisClock(connect(), { base: offsetClock(systemClock, MINUTE) });
+    await ahead.ready;
+    // loopback: the round trip is far below a second, and redis-server shares this machine's clock
+    expect(Math.abs((ahead.offsetMs() ?? 0) + MINUTE)).toBeLessThan(SECOND);
+    expect(Math.abs(ahead.now() - Date.now())).toBeLessThan(SECOND);
+
+    const base = new ManualClock(0);
+    const manual = createRedisClock(connect(), { base, refreshMs: 5 * SECOND });
+    await manual.ready;
+    const offset = manual.offsetMs() ?? 0;
+    base.advance(4 * SECOND); // the base jumps ahead of real time; the calibration is still fresh
+    await manual.sync();
+    expect(manual.offsetMs()).toBe(offset);
+    base.advance(2 * SECOND); // now stale: sync measures again
+    await manual.sync();
+    expect(Math.abs((manual.offsetMs() ?? 0) - (offset - 6 * SECOND))).toBeLessThan(SECOND);
+    expect(Math.abs(manual.now() - Date.now())).toBeLessThan(SECOND);
+
+    const offline = new Redis(db.server.url, { lazyConnect: true, enableOfflineQueue: false });
+    stoppers.push(() => offline.disconnect());
+    const unreachable = createRedisClock(offline);
+    await expect(unreachable.ready).rejects.toThrow();
+    await expect(unreachable.sync()).rejects.toThrow();
+    expect(unreachable.offsetMs()).toBeUndefined();
+  });
+
+  it('a replica whose clock runs 60 s ahead but uses the Redis clock schedules the future ticks normally', async () => {
+    const everySecond = schedule({ name: 'skew.every_second', missed: 'skip' }, '* * * * * *');
+    const inTime = replica([everySecond], systemClock);
+    await inTime.scheduler.runPass(); // the mark: now + 10 s
+    const skewed = replica(
+      [everySecond],
+      createRedisClock(connect(), { base: offsetClock(systemClock, MINUTE) }),
+    );
+    await skewed.scheduler.runPass();
+    // the next tick entering the lookahead is put on the wheel by the skewed replica, at its time
+    await waitFor(
+      async () => {
+        await skewed.scheduler.runPass();
+        return skewed.scheduled.some((e) => e.results.includes('scheduled'));
+      },
+      'the skewed replica to schedule the next tick',
+      5000,
+    );
+    const checkedAt = Date.now();
+    expect([...inTime.errors, ...skewed.errors]).toEqual([]);
+    // by its own clock the ticks up to 50 s ahead were more than the grace late: nothing is taken for missed
+    expect(skewed.missed).toEqual([]);
+    const ticks = [...(await pendingTimers(everySecond))]
+      .map(([id, cause]) => {
+        expect(cause).toBe('schedule');
+        return Date.parse(id.slice(`cron:${everySecond.name}:`.length));
+      })
+      .sort((x, y) => x - y);
+    const first = ticks[0] ?? 0;
+    const last = ticks[ticks.length - 1] ?? 0;
+    // no gap, and nothing put on the wheel beyond the real lookahead (no pre-scheduling a minute ahead)
+    expect(ticks).toEqual(Array.from({ length: (last - first) / SECOND + 1 }, (_, i) => first + i * SECOND));
+    expect(last).toBeLessThanOrEqual(checkedAt + 10 * SECOND);
+    expect(last).toBeGreaterThan(checkedAt + 8 * SECOND);
   });
 });

@@ -1,8 +1,17 @@
 // Cron through the whole worker: schedules declared by a pack, expressions from CRON_*, ticks on the wheel, moved
-// by the worker's mover, run once per tick by the job; a bad expression fails the start naming its variable.
+// by the worker's mover, run once per tick by the job; a bad expression fails the start naming its variable; a job
+// timeout the overlap lock does not outlive is refused; the scheduler runs on Redis time, whatever the local clock.
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { offsetClock, systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
+import type { CronMissedEvent, CronScheduledEvent } from '../../src/scheduler/cron-scheduler.js';
+import { resolveCronSchedules } from '../../src/scheduler/cron-schedules.js';
+import { createTimerWheel } from '../../src/scheduler/timer-wheel.js';
+import { outcome } from '../../src/streams/outcome.js';
+import { createKeyBuilder } from '../../src/streams/keys.js';
+import { startCronScheduler, withCronPolicies } from '../../src/worker-cron.js';
 import { startWorker, type Worker } from '../../src/worker.js';
 import { testPrefix } from '../support/prefix.js';
 import { useRedisPerFile } from '../support/redis-per-file.js';
@@ -67,5 +76,69 @@ describe('cron in the worker', () => {
     await expect(startWorker({ config: unset, packs: [createCronFixturePack().pack] })).rejects.toThrow(
       /CRON_FIXTURE_SWEEP: is not set/,
     );
+  });
+});
+
+describe('cron job policies and time', () => {
+  const logger = pino({ level: 'silent' });
+
+  it('refuses a skip-overlap cron job whose timeout the overlap lock does not outlive, naming SCHEDULER_LOCK_TTL_MS', () => {
+    const cfg = config(`${prefix}-ttl`, {
+      CRON_TTL_SWEEP: '* * * * *',
+      SCHEDULER_LOCK_TTL_MS: '60000',
+      HANDLER_TIMEOUT_MS: '30000',
+    });
+    const keys = createKeyBuilder({ prefix: `${prefix}-ttl` });
+    const schedules = resolveCronSchedules(
+      [{ name: 'ttl.sweep', overlap: 'skip', targetGroup: 'ttl.sweep' }],
+      cfg.jobs.cronSchedules,
+    );
+    const job = (timeoutMs: number) => ({
+      name: 'ttl.sweep',
+      domain: 'cron',
+      types: ['cron.tick'],
+      timeoutMs,
+      handler: () => Promise.resolve(outcome.ack()),
+    });
+    const deps = { redis: db.redis, keys, config: cfg, logger };
+    expect(() => withCronPolicies(job(60_000), schedules, deps)).toThrow(ConfigError);
+    expect(() => withCronPolicies(job(90_000), schedules, deps)).toThrow(/SCHEDULER_LOCK_TTL_MS=60000/);
+    expect(withCronPolicies(job(59_999), schedules, deps).timeoutMs).toBe(59_999);
+  });
+
+  it('a replica whose local clock runs 60 s ahead schedules by Redis time: nothing missed, nothing early', async () => {
+    const keyPrefix = `${prefix}-skew`;
+    const cfg = config(keyPrefix, { SCHEDULER_POLL_MS: '100' });
+    const keys = createKeyBuilder({ prefix: keyPrefix });
+    const schedules = resolveCronSchedules([{ name: 'skew.sweep', missed: 'skip' }], {
+      CRON_SKEW_SWEEP: '* * * * * *',
+    });
+    const deps = {
+      config: cfg,
+      logger,
+      redis: db.redis,
+      keys,
+      wheel: createTimerWheel({ redis: db.redis, keys }),
+    };
+    const inTime = startCronScheduler({ ...deps, schedules });
+    const skewed = startCronScheduler({ ...deps, schedules, localClock: offsetClock(systemClock, 60_000) });
+    const missed: CronMissedEvent[] = [];
+    const scheduled: CronScheduledEvent[] = [];
+    skewed.on('missed', (event) => missed.push(event));
+    skewed.on('scheduled', (event) => scheduled.push(event));
+    try {
+      // the in-time replica sets the mark first or not: either way the skewed one must keep to Redis time
+      await waitFor(
+        () => scheduled.some((e) => e.results.includes('scheduled')),
+        'the skewed replica to schedule a tick',
+        10_000,
+      );
+    } finally {
+      await Promise.all([inTime.stop(), skewed.stop()]);
+    }
+    const stoppedAt = Date.now();
+    expect(missed).toEqual([]);
+    const ticks = scheduled.flatMap((e) => e.ticks);
+    expect(ticks.every((t) => t <= stoppedAt + cfg.scheduler.lookaheadMs)).toBe(true);
   });
 });

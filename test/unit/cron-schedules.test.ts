@@ -122,6 +122,16 @@ describe('cron.tick event', () => {
     expect(time).toBe(tickMs);
   });
 
+  it('has an id of its own per timer version > 0 (a forced re-run), and the plain id at version 0', () => {
+    const plain = cronTickEventId('cfb.price.sample', tickMs);
+    expect(cronTickEventId('cfb.price.sample', tickMs, 0)).toBe(plain);
+    const forced = cronTickEventId('cfb.price.sample', tickMs, 1_900_000_000_000);
+    expect(forced).toMatch(ULID_PATTERN);
+    expect(forced).not.toBe(plain);
+    expect(forced.slice(0, 10)).toBe(plain.slice(0, 10));
+    expect(cronTickEventId('cfb.price.sample', tickMs, 1_900_000_000_001)).not.toBe(forced);
+  });
+
   it('is a valid envelope whose data passes the registered schema', () => {
     const registry = createEventRegistry();
     registerCronTick(registry);
