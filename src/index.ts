@@ -224,5 +224,101 @@ export type {
   CronOverlapGuardOptions,
   ExclusiveRun,
   ExclusiveTicksOptions,
+  RunExclusiveOptions,
   SkippedTick,
 } from './scheduler/cron-overlap.js';
+export { DEFAULT_REDIS_CLOCK_REFRESH_MS, createRedisClock } from './scheduler/redis-clock.js';
+export type { CalibratedClock, RedisClock, RedisClockOptions } from './scheduler/redis-clock.js';
+export {
+  DEFAULT_CONTROL_POLL_MS,
+  JOB_STATES,
+  createJobControl,
+  isJobState,
+} from './ops/control/job-control.js';
+export type {
+  JobControl,
+  JobControlDeps,
+  JobControlState,
+  JobState,
+  SetJobStateOptions,
+} from './ops/control/job-control.js';
+export { discoverStreams, groupsOf, storedPartitionCount } from './ops/control/stream-discovery.js';
+export type { DiscoverOptions, DiscoveredDomain } from './ops/control/stream-discovery.js';
+export { readOperatorStats } from './ops/control/group-stats.js';
+export type {
+  DomainStats,
+  GroupStats,
+  OperatorStats,
+  OperatorStatsDeps,
+  OperatorStatsOptions,
+} from './ops/control/group-stats.js';
+export { deleteGroup } from './ops/control/group-delete.js';
+export type { GroupDeleteOptions, GroupDeleteResult } from './ops/control/group-delete.js';
+export { drainJob } from './ops/control/drain.js';
+export type { DrainDeps, DrainOptions, DrainResult } from './ops/control/drain.js';
+export { replayRange } from './ops/control/replay.js';
+export type { ReplayDeps, ReplayOptions, ReplayResult } from './ops/control/replay.js';
+export { cancelTimer, listTimers } from './ops/control/timer-admin.js';
+export type {
+  TimerAdminDeps,
+  TimerCancelResult,
+  TimerListFilter,
+  TimerRow,
+} from './ops/control/timer-admin.js';
+export { operatorEnvelope, packRegistry, publishOperatorEvent } from './ops/control/operator-publish.js';
+export type { OperatorEventInput, OperatorPublishDeps } from './ops/control/operator-publish.js';
+export {
+  backfillSchedule,
+  declaredSchedules,
+  resolveSchedule,
+  runCronJobNow,
+} from './ops/control/cron-commands.js';
+export type {
+  CronCommandDeps,
+  DeclaredSchedule,
+  RunNowResult,
+  ScheduleOverride,
+} from './ops/control/cron-commands.js';
+export {
+  TIME_SPEC_HELP,
+  checkTimeRange,
+  compareStreamIds,
+  parseTimeSpec,
+  rangeEndId,
+  rangeStartId,
+  streamIdBefore,
+} from './ops/control/time-range.js';
+export type { TimeBound } from './ops/control/time-range.js';
+export {
+  checkDeadLetterFilter,
+  deadLetterRecord,
+  getDeadLetter,
+  listDeadLetters,
+  matchesDeadLetter,
+  parseDeadLetterId,
+  scanDeadLetters,
+} from './ops/dlq/dead-letters.js';
+export type {
+  DeadLetterDeps,
+  DeadLetterFilter,
+  DeadLetterRecord,
+  DomainPartitions,
+} from './ops/dlq/dead-letters.js';
+export { requeueDeadLetter, requeueDeadLetters, requeueFields } from './ops/dlq/requeue.js';
+export type { RequeueResult } from './ops/dlq/requeue.js';
+export { dropDeadLetters } from './ops/dlq/drop.js';
+export type { DropResult } from './ops/dlq/drop.js';
+export {
+  DEAD_LETTER_CSV_COLUMNS,
+  EXPORT_FORMATS,
+  deadLetterData,
+  deadLetterCsvHeader,
+  deadLetterCsvRow,
+  deadLetterJsonLine,
+  exportDeadLetters,
+  exportedDeadLetter,
+} from './ops/dlq/export.js';
+export type { ExportFormat } from './ops/dlq/export.js';
+export { runCli } from './ops/cli/program.js';
+export type { CliIo, CliOptions } from './ops/cli/program.js';
+export { EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from './ops/cli/exit-codes.js';

@@ -86,6 +86,13 @@ export interface KeyBuilder {
   cache(namespace: string, id: string): string;
   /** The keys of one bar of a symbol, interval (`1m` .. `1M`) and bar start (ms since the epoch, UTC). */
   bar(symbol: string, interval: string, barStart: number): BarKeys;
+  /**
+   * HASH of one job's operator control: `state` (running|paused|draining), `version` (raised on every change),
+   * `updatedAt`, `updatedBy`, `reason`. Absent = running, version 0. Runners poll it.
+   */
+  jobControl(job: string): string;
+  /** STRING counter raised after every job-control change: one cheap GET tells a replica whether to re-read. */
+  readonly controlVersion: string;
 }
 
 export interface KeyBuilderOptions {
@@ -135,6 +142,11 @@ export function createKeyBuilder(options: KeyBuilderOptions = {}): KeyBuilder {
       const bar = `${tag}:${interval}:${barStart}`;
       return { tag, bar, appliedTrades: `${bar}:trades` };
     },
+    jobControl(job) {
+      assertKeyName('job', job);
+      return `${prefix}:control:job:${job}`;
+    },
+    controlVersion: `${prefix}:control:version`,
     partition(domain, index) {
       assertKeyName('domain', domain);
       if (!Number.isInteger(index) || index < 0) {

@@ -26,6 +26,9 @@ export const SCRIPT_FILES = {
   cronSettle: 'cron-settle-1.lua',
   cronLockRefresh: 'cron-lock-refresh-1.lua',
   cronLockRelease: 'cron-lock-release-1.lua',
+  groupDelete: 'group-delete-3.lua',
+  dlqRequeue: 'dlq-requeue-2.lua',
+  replayEmit: 'replay-emit-1.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
