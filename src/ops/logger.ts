@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import type { WorkerConfig } from '../config/index.js';
+import { logCorrelationMixin } from './tracing/log-correlation.js';
 
 export type { Logger } from 'pino';
 
@@ -46,6 +47,8 @@ export function createLogger(
     level: config.log.level,
     base: { service: config.service.name, serviceId: config.service.id },
     redact: { paths: [...REDACTED_PATHS], censor: REDACTED },
+    // requestId, job, entryId, attempt and trace ids of the job attempt a line is written in
+    mixin: logCorrelationMixin,
   };
   return destination === undefined ? pino(options) : pino(options, destination);
 }

@@ -31,7 +31,7 @@ import type { EventRegistry } from '../events/registry.js';
 import { readEntryHeader } from '../events/wire.js';
 import { createDeferWriter } from '../scheduler/defer-writer.js';
 import { createTimerWheel } from '../scheduler/timer-wheel.js';
-import { createDistributedRateLimiter } from './distributed-rate-limit.js';
+import { createDistributedRateLimiter, type DistributedRateLimiter } from './distributed-rate-limit.js';
 import { defaultBackoff, type BackoffPolicy } from '../streams/backoff.js';
 import { abortableSleep, creditSource } from '../streams/credit-source.js';
 import { Credits } from '../streams/credits.js';
@@ -138,6 +138,8 @@ export interface JobRunner extends EventEmitter<RunnerEvents> {
   readonly consumer: string;
   /** The job's circuit breaker, when its definition declares one. */
   readonly breaker: CircuitBreaker | undefined;
+  /** The job's rate limit shared through Redis, when its definition declares one (its `wait` events feed metrics). */
+  readonly rateLimiter: DistributedRateLimiter | undefined;
   start(): Promise<void>;
   /** Stops reading, lets in-flight work finish within the grace period, then releases the rest. */
   stop(graceMs?: number): Promise<void>;
@@ -514,6 +516,7 @@ export function createJobRunner<TData>(job: JobDefinition<TData>, deps: RunnerDe
     job: group,
     consumer,
     breaker,
+    rateLimiter: sharedLimit || undefined,
     heldCount: () => [...held.values()].reduce((n, s) => n + s.size, 0),
 
     async start() {
