@@ -7,6 +7,11 @@ import { escrowPack } from './escrow/pack.js';
 import { fundingPack } from './funding/pack.js';
 import type { PackContext } from './pack-context.js';
 import { playhubPack } from './playhub/pack.js';
+import { pricePack } from './price/pack.js';
+import { payhubPack } from './payhub/pack.js';
+import { campaignsPack } from './campaigns/pack.js';
+import { watchlistPack } from './watchlist/pack.js';
+import { utilityPack } from './utility/pack.js';
 
 /**
  * A job's definition, or a factory for jobs that need the worker's sinks, wheel or configuration; a factory runs
@@ -38,4 +43,13 @@ export function definitionOf(job: PackJob, context: PackContext): JobDefinition<
 }
 
 // Domain packs (playhub, escrow, funding, ...) land with the jobs issue: each is appended here.
-export const jobPacks: readonly JobPack[] = [playhubPack, escrowPack, fundingPack];
+export const jobPacks: readonly JobPack[] = [
+  playhubPack,
+  escrowPack,
+  fundingPack,
+  pricePack,
+  payhubPack,
+  campaignsPack,
+  watchlistPack,
+  utilityPack,
+];

@@ -53,8 +53,8 @@ export interface ExternalFetchDeps {
 }
 
 export interface ExternalRequest {
-  /** GET unless given; POST/PUT for webhooks. */
-  method?: 'GET' | 'POST' | 'PUT';
+  /** GET unless given; POST/PUT for webhooks, DELETE for signed storage URLs. */
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   headers?: Readonly<Record<string, string>>;
   body?: string;
   signal?: AbortSignal;

@@ -74,6 +74,14 @@ const eventExamples: Record<string, Json> = {
     payerAmount: '50000',
     moderatorId: 'usr_4821',
   },
+  'escrow.expiry_backlog': {
+    observedAt: '2026-11-30T15:10:00.000Z',
+    overdue: 120,
+    threshold: 100,
+    graceMs: 300000,
+    oldestExpiresAt: '2026-11-30T14:02:00.000Z',
+    truncated: false,
+  },
   'vesting.scheduled': {
     vestingId: 'vest_01JDQAD4E5F6G7H8J9KMNPQRST',
     epoch: 3,
@@ -100,6 +108,15 @@ const eventExamples: Record<string, Json> = {
     format: 'csv',
     filters: { campaignId: 'cmp_launch_week' },
     requestedBy: 'adm_7',
+  },
+  'ledger.violations_found': {
+    asOf: TICK,
+    checkedAccounts: 1200,
+    violations: 2,
+    accounts: [
+      { account: 'acc:usr_4821:STAR', asset: 'STAR' },
+      { account: 'acc:fees:USDT', asset: 'USDT' },
+    ],
   },
   'dlq.replay_requested': {
     replayId: 'rpl_01JDQAH8J9KMNPQRSTVWXYZ012',
@@ -339,7 +356,7 @@ const endpointExamples: Record<string, EndpointExample> = {
       epoch: 3,
       releasedAmount: '500000',
       remainingAmount: '333333',
-      next: { epoch: 4, releaseAt: '2027-01-01T00:00:00.000Z' },
+      next: { epoch: 4, releaseAt: '2027-01-01T00:00:00.000Z', amount: '833333' },
     },
   },
   vestingDue: { query: { before: TICK, limit: 500 }, response: { items: [VESTING], nextCursor: null } },
@@ -493,6 +510,8 @@ const endpointExamples: Record<string, EndpointExample> = {
       dataset: 'claims',
       format: 'csv',
       filters: { campaignId: 'cmp_launch_week' },
+      page: 3,
+      cursor: 'claims:after:clm_01JDQ',
     },
     response: {
       exportId: 'exp_01JDQAG7H8J9KMNPQRSTVWXYZ0',

@@ -4,12 +4,20 @@ import { cursorQueryFields, entityId, isoTimestamp, nextCursor } from '../contra
 import { commonStatuses, mutationStatuses } from '../internal-endpoint.js';
 import type { InternalEndpoint } from '../internal-endpoint.js';
 
+/**
+ * One step of an export: the service writes the next part of the file after `cursor` (the checkpoint its previous
+ * answer gave; absent on page 0) and answers where it got to. The worker keeps that checkpoint in Redis, so a
+ * restarted or redelivered export resumes at its page instead of starting over (issue 6 "progress checkpoints").
+ */
 // not in the seeds: chosen here
 export const exportRunRequest = z.strictObject({
   exportId: entityId,
   dataset: z.string().regex(/^[a-z0-9_.-]{1,64}$/),
   format: z.enum(['csv', 'json']),
   filters: z.record(z.string(), z.string()).optional(),
+  /** Steps done so far: 0, 1, 2, ... (part of the Idempotency-Key, so a repeated step is applied once). */
+  page: z.number().int().min(0).max(1_000_000),
+  cursor: z.string().min(1).max(512).optional(),
 });
 
 /** The finished file: a signed download URL the service hands to Admin. */
@@ -22,7 +30,19 @@ export const exportDone = z.object({
   rows: z.number().int().min(0),
 });
 
-/** 202: still being built; call again with the same key at `retryAt`. */
+/** A part was written: call again with page + 1 and this cursor. */
+// not in the seeds: chosen here
+export const exportPartial = z.object({
+  exportId: entityId,
+  state: z.literal('partial'),
+  cursor: z.string().min(1).max(512),
+  /** Rows written so far. */
+  rows: z.number().int().min(0),
+});
+
+export const exportStep = z.discriminatedUnion('state', [exportDone, exportPartial]);
+
+/** 202: busy (e.g. a snapshot is being prepared); call again with the same page and key at `retryAt`. */
 // not in the seeds: chosen here
 export const exportRunning = z.object({
   exportId: entityId,
@@ -35,15 +55,19 @@ export const serviceExport = {
   method: 'POST',
   path: '/internal/v1/exports',
   seed: '000 §3.7 ("CSV and JSON exports for Admin, executed via service endpoints"); path not in the seeds: chosen here',
-  idempotencyKey: { scope: 'export.run', parts: ['exportId'] },
+  idempotencyKey: { scope: 'export.run', parts: ['exportId', 'page'] },
   request: exportRunRequest,
-  response: exportDone,
+  response: exportStep,
   statuses: {
     ...mutationStatuses,
-    200: { outcome: 'ack', meaning: 'the export is complete', body: exportDone },
+    200: {
+      outcome: 'ack',
+      meaning: 'completed (the file is ready), or partial: checkpoint the cursor and ask for the next page',
+      body: exportStep,
+    },
     202: {
       outcome: 'defer',
-      meaning: 'still running: defer to retryAt (or the default) and ask again with the same key',
+      meaning: 'busy: defer to retryAt (or the default) and ask again for the same page with the same key',
       body: exportRunning,
     },
   },
@@ -52,11 +76,14 @@ export const serviceExport = {
 // not in the seeds: chosen here
 export const cleanupCandidatesQuery = z.strictObject(cursorQueryFields);
 
-/** Objects to delete: the job sends DELETE to `deleteUrl` (external, through the SSRF guard), then confirms. */
+/**
+ * Objects to delete: the job sends DELETE to `deleteUrl` (external, through the SSRF guard, which refuses plain
+ * http unless EXTERNAL_ALLOW_HTTP), then confirms.
+ */
 // not in the seeds: chosen here
 export const cleanupCandidatesResponse = z.object({
   items: z
-    .array(z.object({ objectKey: z.string().min(1).max(1024), deleteUrl: z.url({ protocol: /^https$/ }) }))
+    .array(z.object({ objectKey: z.string().min(1).max(1024), deleteUrl: z.url({ protocol: /^https?$/ }) }))
     .max(500),
   nextCursor,
 });
