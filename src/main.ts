@@ -2,6 +2,8 @@
 import { loadConfig } from './config/index.js';
 import { ConfigError, PartitionMismatchError, UnsafeRedisError, errorMessage } from './errors.js';
 import { createLogger } from './ops/logger.js';
+import { startTracing } from './ops/tracing/tracing-setup.js';
+import type { Tracing } from './ops/tracing/tracing-setup.js';
 import { startWorker } from './worker.js';
 import type { Worker } from './worker.js';
 
@@ -15,6 +17,7 @@ export async function main(): Promise<void> {
   let worker: Promise<Worker> | undefined;
   let graceMs: number | undefined;
   let stopping = false;
+  let tracing: Tracing | undefined;
 
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -33,6 +36,7 @@ export async function main(): Promise<void> {
     deadline.unref();
     void worker
       .then((started) => started.stop(graceMs))
+      .then(() => tracing?.shutdown())
       // A start that failed is reported (and exits) on the start-up path below.
       .then(
         () => process.exit(0),
@@ -45,6 +49,8 @@ export async function main(): Promise<void> {
   try {
     const config = loadConfig();
     graceMs = config.consumer.shutdownGraceMs;
+    // off unless OTEL_* asks for it; started before the worker so its first spans are exported
+    tracing = startTracing({ serviceName: config.service.name });
     worker = startWorker({ config, logger: createLogger(config) });
     await worker;
   } catch (error) {

@@ -18,6 +18,9 @@ import type { ExternalFetcher } from './sinks/external-fetch.js';
 import { createServiceSink } from './sinks/service-sink.js';
 import type { ServiceSink } from './sinks/service-sink.js';
 import type { KeyBuilder } from './streams/keys.js';
+import type { WorkerMetrics } from './ops/metrics/worker-metrics.js';
+import { traceHttpSink } from './ops/tracing/http-client-span.js';
+import type { HttpSink } from './sinks/http-sink.js';
 
 export interface WorkerContext extends PackContext {
   close(): Promise<void>;
@@ -29,11 +32,14 @@ export function createWorkerContext(deps: {
   readonly redis: Redis;
   readonly keys: KeyBuilder;
   readonly registry: EventRegistry;
-  /** Default: nothing recorded (the metrics issue wires prom-client here). */
+  /** Default: nothing recorded. */
   readonly signals?: JobSignals;
+  /** HTTP call and rate-limit wait metrics; default none. */
+  readonly metrics?: Pick<WorkerMetrics, 'observeCall' | 'watchRateLimiter'>;
 }): WorkerContext {
   const { config, logger, redis, keys, registry } = deps;
   let serviceSink: ServiceSink | undefined;
+  let tracedSink: HttpSink | undefined;
   let external: ExternalFetcher | undefined;
   const limiters = new Map<string, DistributedRateLimiter>();
 
@@ -59,8 +65,12 @@ export function createWorkerContext(deps: {
       alertRaised: () => undefined,
     },
     services() {
-      serviceSink ??= createServiceSink(config, { logger });
-      return serviceSink.sink;
+      serviceSink ??= createServiceSink(config, {
+        logger,
+        ...(deps.metrics === undefined ? {} : { observe: deps.metrics.observeCall }),
+      });
+      tracedSink ??= traceHttpSink(serviceSink.sink);
+      return tracedSink;
     },
     external() {
       external ??= createExternalFetcher(
@@ -89,6 +99,7 @@ export function createWorkerContext(deps: {
       }
       if (!limiter) {
         limiter = createDistributedRateLimiter({ redis, keys, name, perSecond, burst });
+        deps.metrics?.watchRateLimiter(limiter);
         limiters.set(name, limiter);
       }
       return limiter;

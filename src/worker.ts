@@ -33,6 +33,10 @@ import {
   withCronPolicies,
 } from './worker-cron.js';
 import { createWorkerContext } from './worker-context.js';
+import { instrumentWorker } from './ops/metrics/instrument-worker.js';
+import { createWorkerMetrics } from './ops/metrics/worker-metrics.js';
+import type { WorkerMetrics } from './ops/metrics/worker-metrics.js';
+import { traceJob } from './ops/tracing/consumer-span.js';
 import type { TimerMover } from './scheduler/timer-mover.js';
 
 export interface WorkerOptions {
@@ -43,7 +47,7 @@ export interface WorkerOptions {
   readonly logger?: Logger;
   /** An open connection to use instead of REDIS_URL; its owner closes it (stop() leaves it open). */
   readonly redis?: Redis;
-  /** What jobs report beside outcomes (provider health, alerts); default: nothing recorded. */
+  /** What jobs report beside outcomes (provider health, alerts); default: the worker's metrics. */
   readonly signals?: JobSignals;
 }
 
@@ -57,6 +61,8 @@ export interface Worker {
   readonly timers: TimerMover;
   /** Puts the enabled jobs' cron ticks on the timer wheel (idle without schedules). */
   readonly cron: CronScheduler;
+  /** Prometheus metrics of this worker (the admin server serves `metrics.metricsText()`). */
+  readonly metrics: WorkerMetrics;
   /** Stops every runner in parallel within the grace period (default SHUTDOWN_GRACE_MS), then closes Redis. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -98,13 +104,16 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const ownsRedis = options.redis === undefined;
   const keys = createKeyBuilder({ prefix: config.queue.prefix, dlqSuffix: config.queue.dlqSuffix });
   const partitions = config.queue.partitionsDefault;
+  let streamTargets: RetentionDomain[] = [];
+  const metrics = createWorkerMetrics({ redis, keys, streams: () => streamTargets, logger });
   const context = createWorkerContext({
     config,
     logger,
     redis,
     keys,
     registry,
-    ...(options.signals === undefined ? {} : { signals: options.signals }),
+    metrics,
+    signals: options.signals ?? metrics.signals,
   });
   const runners: JobRunner[] = [];
   let timers: TimerMover | undefined;
@@ -129,8 +138,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       await ensurePartitionCount(redis, keys, domain, partitions);
     }
     const settings = runnerSettingsFrom(config);
+    streamTargets = domainPartitions(definitions, schedules, partitions);
     for (const definition of definitions) {
-      const runner = createJobRunner(definition, { redis, keys, registry, partitions, settings });
+      // the span is outermost, so the handler's timing sits inside it
+      const instrumented = traceJob(metrics.instrumentJob(definition));
+      const runner = createJobRunner(instrumented, { redis, keys, registry, partitions, settings });
       watchRunner(runner, logger, warnLimited);
       runners.push(runner);
     }
@@ -153,6 +165,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     logger.warn('no job is enabled: PROCESSORS and ENABLE_* select nothing in this build');
   const retention = startRetention(config, redis, keys, logger, retentionDomains(definitions, partitions));
   const cron = startCronScheduler({ config, logger, redis, keys, wheel: context.wheel, schedules });
+  const unwatch = instrumentWorker({ runners, timers, retention }, metrics, { logger });
   logger.info({ jobs, partitions, schedules: schedules.map((s) => s.name) }, 'worker started');
 
   let stopping: Promise<void> | undefined;
@@ -162,9 +175,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     retention,
     timers,
     cron,
+    metrics,
     stop(graceMs = config.consumer.shutdownGraceMs) {
       stopping ??= (async () => {
         await Promise.all([retention.stop(), timers.stop(), cron.stop()]);
+        unwatch();
         const released = new Map<string, number>();
         for (const runner of runners)
           runner.once('stopped', (event) => released.set(event.job, event.released));
