@@ -1,5 +1,5 @@
 // The worker process entry: config -> jobs enabled by PROCESSORS/ENABLE_* -> run, until SIGTERM/SIGINT.
-import { loadConfig } from './config/index.js';
+import { loadConfig, loadEnvironment } from './config/index.js';
 import { ConfigError, PartitionMismatchError, UnsafeRedisError, errorMessage } from './errors.js';
 import { createLogger } from './ops/logger.js';
 import { startTracing } from './ops/tracing/tracing-setup.js';
@@ -47,11 +47,12 @@ export async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
 
   try {
-    const config = loadConfig();
+    const environment = loadEnvironment();
+    const config = loadConfig(environment, { envFile: false });
     graceMs = config.consumer.shutdownGraceMs;
     // off unless OTEL_* asks for it; started before the worker so its first spans are exported
     tracing = startTracing({ serviceName: config.service.name });
-    worker = startWorker({ config, logger: createLogger(config) });
+    worker = startWorker({ config, environment, logger: createLogger(config) });
     await worker;
   } catch (error) {
     refuseToStart(error);

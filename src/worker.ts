@@ -9,7 +9,7 @@ import { ValidationError, WorkersError, errorMessage } from './errors.js';
 import { ensurePartitionCount } from './events/partition-store.js';
 import { createEventRegistry } from './events/registry.js';
 import type { EventRegistry } from './events/registry.js';
-import { definitionOf, jobPacks } from './jobs/catalog.js';
+import { definitionOf, jobPacks, packJobsOf } from './jobs/catalog.js';
 import type { JobPack, PackJob } from './jobs/catalog.js';
 import { createLogger } from './ops/logger.js';
 import type { JobDefinition } from './pipelines/job-definition.js';
@@ -47,6 +47,8 @@ export interface WorkerOptions {
   readonly logger?: Logger;
   /** An open connection to use instead of REDIS_URL; its owner closes it (stop() leaves it open). */
   readonly redis?: Redis;
+  /** The environment packs read their own settings from (process env + .env); default: process.env. */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
   /** What jobs report beside outcomes (provider health, alerts); default: the worker's metrics. */
   readonly signals?: JobSignals;
 }
@@ -94,7 +96,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const logger = options.logger ?? createLogger(config);
   const registry = createEventRegistry();
   registerCronTick(registry, CRON_DOMAIN);
-  const packJobs = collectJobs(options.packs ?? jobPacks, registry);
+  const packJobs = collectJobs(options.packs ?? jobPacks, registry, options.environment ?? process.env);
   const catalog = packJobs.map((job) => job.catalog);
   const jobs = resolveProcessors(catalog, config.jobs.processors, config.jobs.enableFlags);
   const schedules = enabledSchedules(packJobs, jobs, config);
@@ -197,12 +199,16 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 }
 
 /** Registers every pack's event types and returns their jobs; a job name declared twice is a build error. */
-function collectJobs(packs: readonly JobPack[], registry: EventRegistry): PackJob[] {
+function collectJobs(
+  packs: readonly JobPack[],
+  registry: EventRegistry,
+  environment: Readonly<Record<string, string | undefined>>,
+): PackJob[] {
   const packOf = new Map<string, string>();
   const jobs: PackJob[] = [];
   for (const pack of packs) {
     pack.register(registry);
-    for (const job of pack.jobs) {
+    for (const job of packJobsOf(pack, environment)) {
       const other = packOf.get(job.catalog.name);
       if (other !== undefined) {
         throw new ValidationError(

@@ -9,6 +9,7 @@ import {
   hostListVar,
   nameListVar,
   timeZoneVar,
+  optionalPatternVar,
   optionalTextVar,
   parseBooleanFlag,
   processorsVar,
@@ -23,6 +24,11 @@ const MAX_EVENT_BYTES = 512 * 1024 * 1024;
 /** The same rule as the key builder's: these names end up inside Redis keys. */
 const KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const DLQ_SUFFIX = /^[A-Za-z0-9_.-]{1,16}$/;
+/** Basic auth splits user from password at the first colon, so a user name has none. */
+const ADMIN_USER = /^[A-Za-z0-9_.@-]{1,64}$/;
+const ADMIN_PASSWORD = /^[^\s]{12,256}$/;
+/** RFC 6750 token68 characters; long enough to be a generated secret (e.g. `openssl rand -hex 32`). */
+const ADMIN_TOKEN = /^[A-Za-z0-9._~+/=-]{24,512}$/;
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
@@ -49,12 +55,43 @@ export const ENABLE_FLAG_PREFIX = 'ENABLE_';
 /** Prefix of the cron schedules (`CRON_RECON_ORPHAN_HOLDS=*\/10 * * * *`), parsed by the scheduler. */
 export const CRON_PREFIX = 'CRON_';
 
+/** The roles of the admin HTTP API: `readonly` may read everything, only `admin` may change anything. */
+export const ADMIN_ROLES = ['admin', 'readonly'] as const;
+export type AdminRole = (typeof ADMIN_ROLES)[number];
+
+/** Credentials of one admin role: basic (user + password) and/or a bearer token; none = the role is not granted. */
+export interface AdminRoleCredentials {
+  readonly user: string | undefined;
+  readonly password: string | undefined;
+  readonly token: string | undefined;
+}
+
+/** Seed 003's alerting thresholds for `/health/queues`: a queue is `warning` above the first, `critical` above the second. */
+export interface QueueHealthThresholds {
+  /** Entries not yet delivered to the job (waiting). */
+  readonly waitingWarning: number;
+  readonly waitingCritical: number;
+  /** Dead letters of the job's domain (failed). */
+  readonly failedWarning: number;
+  readonly failedCritical: number;
+  /** Age of the oldest waiting or pending entry (job age), ms. */
+  readonly ageWarningMs: number;
+  readonly ageCriticalMs: number;
+}
+
 /** The validated environment, grouped by the component that reads it. */
 export interface WorkerConfig {
   readonly service: { readonly id: string; readonly name: string; readonly nodeEnv: NodeEnv };
   readonly log: { readonly level: LogLevel };
   /** Admin HTTP: health, readiness, metrics, JSON API, dashboard. */
-  readonly admin: { readonly port: number };
+  readonly admin: {
+    readonly port: number;
+    /** No credentials for any role = the JSON API and dashboard are off (health, readiness and metrics stay). */
+    readonly roles: Readonly<Record<AdminRole, AdminRoleCredentials>>;
+    readonly health: QueueHealthThresholds;
+    /** Entries kept in the admin audit stream (exact MAXLEN). */
+    readonly auditMaxLen: number;
+  };
   readonly redis: {
     readonly url: string;
     readonly sentinels: readonly SentinelAddress[] | undefined;
@@ -318,7 +355,67 @@ const fixedVariables = {
   ),
   DLQ_MAX_LEN: integerVar('Dead letters kept per partition.', { fallback: 100_000, min: 1 }),
   DLQ_MAX_AGE_MS: durationVar('Dead letters older than this are trimmed (ms).', 1_209_600_000),
+  ADMIN_USER: adminUserVar('Admin HTTP basic-auth user of the admin role (with ADMIN_PASSWORD).'),
+  ADMIN_PASSWORD: adminPasswordVar(
+    'Admin HTTP basic-auth password of the admin role; keep it in a secret manager.',
+  ),
+  ADMIN_TOKEN: adminTokenVar('Admin HTTP bearer token of the admin role; keep it in a secret manager.'),
+  ADMIN_READONLY_USER: adminUserVar(
+    'Admin HTTP basic-auth user of the read-only role (with ADMIN_READONLY_PASSWORD).',
+  ),
+  ADMIN_READONLY_PASSWORD: adminPasswordVar('Admin HTTP basic-auth password of the read-only role.'),
+  ADMIN_READONLY_TOKEN: adminTokenVar('Admin HTTP bearer token of the read-only role.'),
+  HEALTH_QUEUE_WARNING: integerVar('/health/queues: waiting entries of a job above which it is at warning.', {
+    fallback: 1000,
+    min: 0,
+  }),
+  HEALTH_QUEUE_CRITICAL: integerVar('/health/queues: waiting entries of a job above which it is critical.', {
+    fallback: 5000,
+    min: 0,
+  }),
+  HEALTH_FAILED_WARNING: integerVar(
+    '/health/queues: dead letters of a job’s domain above which it is at warning.',
+    {
+      fallback: 50,
+      min: 0,
+    },
+  ),
+  HEALTH_FAILED_CRITICAL: integerVar(
+    '/health/queues: dead letters of a job’s domain above which it is critical.',
+    {
+      fallback: 200,
+      min: 0,
+    },
+  ),
+  HEALTH_AGE_WARNING_MS: durationVar(
+    '/health/queues: age of a job’s oldest waiting or pending entry above which it is at warning (ms).',
+    3_600_000,
+  ),
+  HEALTH_AGE_CRITICAL_MS: durationVar(
+    '/health/queues: age of a job’s oldest waiting or pending entry above which it is critical (ms).',
+    21_600_000,
+  ),
+  AUDIT_MAX_LEN: integerVar('Entries kept in the admin audit stream (who changed what).', {
+    fallback: 100_000,
+    min: 100,
+  }),
 };
+
+function adminUserVar(description: string): z.ZodType<string | undefined, string | undefined> {
+  return optionalPatternVar(description, ADMIN_USER, '1-64 letters, digits, "_", ".", "@" or "-", optional');
+}
+
+function adminPasswordVar(description: string): z.ZodType<string | undefined, string | undefined> {
+  return optionalPatternVar(description, ADMIN_PASSWORD, '12-256 characters without spaces, optional');
+}
+
+function adminTokenVar(description: string): z.ZodType<string | undefined, string | undefined> {
+  return optionalPatternVar(
+    description,
+    ADMIN_TOKEN,
+    '24-512 characters of letters, digits and -._~+/= (e.g. openssl rand -hex 32), optional',
+  );
+}
 
 type FixedEnv = z.output<z.ZodObject<typeof fixedVariables>>;
 type VariableName = keyof typeof fixedVariables;
@@ -346,7 +443,26 @@ function toWorkerConfig(env: FixedEnv & Record<string, unknown>): WorkerConfig {
   return {
     service: { id: env.SERVICE_ID, name: env.SERVICE_NAME, nodeEnv: env.NODE_ENV },
     log: { level: env.LOG_LEVEL },
-    admin: { port: env.PORT },
+    admin: {
+      port: env.PORT,
+      roles: {
+        admin: { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD, token: env.ADMIN_TOKEN },
+        readonly: {
+          user: env.ADMIN_READONLY_USER,
+          password: env.ADMIN_READONLY_PASSWORD,
+          token: env.ADMIN_READONLY_TOKEN,
+        },
+      },
+      health: {
+        waitingWarning: env.HEALTH_QUEUE_WARNING,
+        waitingCritical: env.HEALTH_QUEUE_CRITICAL,
+        failedWarning: env.HEALTH_FAILED_WARNING,
+        failedCritical: env.HEALTH_FAILED_CRITICAL,
+        ageWarningMs: env.HEALTH_AGE_WARNING_MS,
+        ageCriticalMs: env.HEALTH_AGE_CRITICAL_MS,
+      },
+      auditMaxLen: env.AUDIT_MAX_LEN,
+    },
     redis: {
       url: env.REDIS_URL,
       sentinels: env.REDIS_SENTINELS,
@@ -533,6 +649,72 @@ export const workerEnvSchema = z
       }
     },
     whenValid('SCHEDULER_LOCK_TTL_MS', 'HANDLER_TIMEOUT_MS'),
+  )
+  .superRefine(
+    (env, ctx) => {
+      // a user without its password (or the reverse) cannot log in: refuse rather than run without the role
+      for (const [user, password] of [
+        ['ADMIN_USER', 'ADMIN_PASSWORD'],
+        ['ADMIN_READONLY_USER', 'ADMIN_READONLY_PASSWORD'],
+      ] as const) {
+        const [present, missing] = env[user] === undefined ? [password, user] : [user, password];
+        if ((env[user] === undefined) !== (env[password] === undefined)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [missing],
+            message: `is required when ${present} is set (expected both, or neither)`,
+          });
+        }
+      }
+      // one credential for two roles would make the read-only role unreachable (or the admin one read-only)
+      if (env.ADMIN_USER !== undefined && env.ADMIN_USER === env.ADMIN_READONLY_USER) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ADMIN_READONLY_USER'],
+          message: 'is the same as ADMIN_USER (expected a different user for the read-only role)',
+        });
+      }
+      if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN === env.ADMIN_READONLY_TOKEN) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ADMIN_READONLY_TOKEN'],
+          message: 'is the same as ADMIN_TOKEN (expected a different token for the read-only role)',
+        });
+      }
+    },
+    whenValid(
+      'ADMIN_USER',
+      'ADMIN_PASSWORD',
+      'ADMIN_TOKEN',
+      'ADMIN_READONLY_USER',
+      'ADMIN_READONLY_PASSWORD',
+      'ADMIN_READONLY_TOKEN',
+    ),
+  )
+  .superRefine(
+    (env, ctx) => {
+      for (const [warning, critical] of [
+        ['HEALTH_QUEUE_WARNING', 'HEALTH_QUEUE_CRITICAL'],
+        ['HEALTH_FAILED_WARNING', 'HEALTH_FAILED_CRITICAL'],
+        ['HEALTH_AGE_WARNING_MS', 'HEALTH_AGE_CRITICAL_MS'],
+      ] as const) {
+        if (env[critical] < env[warning]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [critical],
+            message: `is below ${warning}=${env[warning]} (expected >= ${env[warning]})`,
+          });
+        }
+      }
+    },
+    whenValid(
+      'HEALTH_QUEUE_WARNING',
+      'HEALTH_QUEUE_CRITICAL',
+      'HEALTH_FAILED_WARNING',
+      'HEALTH_FAILED_CRITICAL',
+      'HEALTH_AGE_WARNING_MS',
+      'HEALTH_AGE_CRITICAL_MS',
+    ),
   )
   .transform(toWorkerConfig);
 

@@ -93,6 +93,17 @@ export function optionalTextVar(
   return variable<string | undefined>(description, expected, undefined, accept);
 }
 
+/** Optional text that must match `pattern` (credentials, names); a mismatch never echoes the value. */
+export function optionalPatternVar(
+  description: string,
+  pattern: RegExp,
+  expected: string,
+): z.ZodType<string | undefined, string | undefined> {
+  return variable<string | undefined>(description, expected, undefined, (raw) =>
+    pattern.test(raw) ? accept(raw) : reject('has characters or a length not allowed'),
+  );
+}
+
 export function choiceVar<const T extends readonly string[]>(
   description: string,
   choices: T,

@@ -11,7 +11,7 @@ export {
 export type { LogLevel, NodeEnv, ServiceName, WorkerConfig } from './env-schema.js';
 export { BOOLEAN_EXPECTED, parseBooleanFlag } from './env-variables.js';
 export type { SentinelAddress } from './env-variables.js';
-export { isSecretVariable, loadConfig } from './load-config.js';
+export { isSecretVariable, loadConfig, loadEnvironment } from './load-config.js';
 export type { LoadConfigOptions } from './load-config.js';
 export { resolveProcessors, unusedEnableFlags } from './processors.js';
 export type { JobCatalogEntry } from './processors.js';

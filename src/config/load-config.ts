@@ -27,11 +27,20 @@ export function isSecretVariable(name: string): boolean {
  * Throws one ConfigError listing every problem as `VARIABLE: what was wrong (expected ...)`.
  * Never mutates `process.env`.
  */
-export function loadConfig(env: Environment = process.env, options: LoadConfigOptions = {}): WorkerConfig {
+/** The environment the worker runs with: the .env file (if any) under the real variables, which win. */
+export function loadEnvironment(
+  env: Environment = process.env,
+  options: LoadConfigOptions = {},
+): Record<string, string> {
   const merged: Record<string, string> = { ...readEnvFile(options.envFile) };
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined) merged[name] = value;
   }
+  return merged;
+}
+
+export function loadConfig(env: Environment = process.env, options: LoadConfigOptions = {}): WorkerConfig {
+  const merged = loadEnvironment(env, options);
   const result = workerEnvSchema.safeParse(merged);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => describeIssue(issue, merged));

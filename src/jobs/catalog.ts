@@ -35,6 +35,16 @@ export interface JobPack {
   /** Registers every event type the pack's jobs handle (and the pack's producers publish). */
   register(registry: EventRegistry): void;
   readonly jobs: readonly PackJob[];
+  /** Packs with settings of their own (provider lists, feeds) build their jobs from the environment given here. */
+  jobsFor?(environment: Readonly<Record<string, string | undefined>>): readonly PackJob[];
+}
+
+/** A pack's jobs for this environment (the merged process environment and .env file the worker was loaded from). */
+export function packJobsOf(
+  pack: JobPack,
+  environment: Readonly<Record<string, string | undefined>> = process.env,
+): readonly PackJob[] {
+  return pack.jobsFor ? pack.jobsFor(environment) : pack.jobs;
 }
 
 /** The definition of a pack job, calling its factory if it has one. */

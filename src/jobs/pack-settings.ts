@@ -82,9 +82,9 @@ export function integerVariable(fallback: number, min: number, max = Number.MAX_
 }
 
 /**
- * The pack the catalog ships: its jobs are built from the process environment when the worker collects them
- * (start-up, not import), so a bad variable fails the start with a ConfigError instead of the import.
- * Variables only in a .env file are not seen here: loadConfig does not copy them into process.env.
+ * The pack the catalog ships: its jobs are built from the environment the worker was loaded from (process
+ * environment + .env, see loadEnvironment) when it collects them (start-up, not import), so a bad variable fails
+ * the start with a ConfigError instead of the import. `jobs` reads the process environment alone.
  */
 export function environmentPack(
   name: string,
@@ -97,6 +97,7 @@ export function environmentPack(
     get jobs() {
       return jobsFrom(process.env);
     },
+    jobsFor: jobsFrom,
   };
 }
 

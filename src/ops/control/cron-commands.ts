@@ -5,6 +5,7 @@ import { systemClock } from '../../clock.js';
 import type { Clock } from '../../clock.js';
 import type { WorkerConfig } from '../../config/index.js';
 import { ValidationError } from '../../errors.js';
+import { packJobsOf } from '../../jobs/catalog.js';
 import type { JobPack } from '../../jobs/catalog.js';
 import { backfillTicks } from '../../scheduler/cron-backfill.js';
 import type { BackfillOptions, BackfillResult } from '../../scheduler/cron-backfill.js';
@@ -45,7 +46,7 @@ export interface ScheduleOverride {
 
 export function declaredSchedules(packs: readonly JobPack[]): DeclaredSchedule[] {
   return packs.flatMap((pack) =>
-    pack.jobs.flatMap((job) =>
+    packJobsOf(pack).flatMap((job) =>
       (job.schedules ?? []).map((declaration) => ({ job: job.catalog.name, declaration })),
     ),
   );
@@ -100,9 +101,9 @@ export async function backfillSchedule(
  * when the tick ran within it. A job without schedules is a ValidationError: it runs on events.
  */
 export async function runCronJobNow(deps: CronCommandDeps, job: string): Promise<RunNowResult> {
-  const packJob = deps.packs.flatMap((pack) => pack.jobs).find((j) => j.catalog.name === job);
+  const packJob = deps.packs.flatMap((pack) => packJobsOf(pack)).find((j) => j.catalog.name === job);
   if (packJob === undefined) {
-    const names = deps.packs.flatMap((pack) => pack.jobs.map((j) => j.catalog.name)).sort();
+    const names = deps.packs.flatMap((pack) => packJobsOf(pack).map((j) => j.catalog.name)).sort();
     throw new ValidationError(`unknown job "${job}" (jobs: ${names.join(', ') || 'none'})`, [
       { path: 'job', message: 'unknown job' },
     ]);
