@@ -19,7 +19,11 @@ end
 if #owned > 0 then
   -- JUSTID: does not increment the delivery count, so slow handlers never look like crash loops
   local kept = {}
-  for _, id in ipairs(redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(owned), 'JUSTID')) do
+  -- built as a table: unpack() followed by another argument would pass only its first value
+  local claim = { 'XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0 }
+  for _, id in ipairs(owned) do claim[#claim + 1] = id end
+  claim[#claim + 1] = 'JUSTID'
+  for _, id in ipairs(redis.call(unpack(claim))) do
     kept[id] = true
   end
   for _, id in ipairs(owned) do
