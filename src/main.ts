@@ -10,7 +10,7 @@ import type { Worker } from './worker.js';
 /** Exit code when the environment or Redis is set up wrong: retrying the same start cannot help. */
 export const EXIT_REFUSED = 2;
 /** Extra time after the grace period for releasing entries and closing Redis before giving up. */
-const STOP_MARGIN_MS = 5_000;
+export const STOP_MARGIN_MS = 5_000;
 
 /** Runs the worker process; resolves once running, and exits the process on a signal or a start-up error. */
 export async function main(): Promise<void> {
