@@ -16,6 +16,7 @@ export { readStreamStats } from './streams/stream-stats.js';
 export type { StreamStats } from './streams/stream-stats.js';
 export { createJobRunner, defaultRunnerSettings } from './pipelines/job-runner.js';
 export type {
+  ControlEvent,
   JobRunner,
   OutcomeEvent,
   RunnerDeps,
@@ -322,3 +323,14 @@ export type { ExportFormat } from './ops/dlq/export.js';
 export { runCli } from './ops/cli/program.js';
 export type { CliIo, CliOptions } from './ops/cli/program.js';
 export { EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from './ops/cli/exit-codes.js';
+export { startAdminServer } from './ops/admin/admin-server.js';
+export type {
+  AdminMetrics,
+  AdminReadiness,
+  AdminServer,
+  AdminServerOptions,
+  RouteAccess,
+} from './ops/admin/admin-server.js';
+export { DEFAULT_STATUS_RULES, JOB_STATUSES, evaluateJobStatus } from './ops/admin/job-status.js';
+export type { JobStatus, LagSample, StatusRules, StatusVerdict } from './ops/admin/job-status.js';
+export type { AuditEntry, AuditStage } from './ops/admin/admin-audit.js';

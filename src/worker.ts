@@ -73,7 +73,9 @@ export interface Worker {
 export const LOOP_ERROR_LOG_INTERVAL_MS = 10_000;
 
 /** The runner settings the environment controls; poll and block intervals keep the runner's defaults. */
-export function runnerSettingsFrom(config: WorkerConfig): Omit<RunnerSettings, 'retryPollMs' | 'blockMs'> {
+export function runnerSettingsFrom(
+  config: WorkerConfig,
+): Omit<RunnerSettings, 'retryPollMs' | 'blockMs' | 'controlPollMs'> {
   return {
     maxAttempts: config.retry.maxAttempts,
     maxDeliveries: config.retry.maxDeliveries,

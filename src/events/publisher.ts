@@ -1,4 +1,6 @@
 // The publisher: validates facts, places them in their domain partition and XADDs them idempotently by event id.
+// Re-emission fields (targetGroup, repetition) are the scheduler's: a producer setting them would skip a runAt
+// schedule or trigger a limit's timeout action, so they are refused unless the publisher is made for re-emissions.
 import type { Redis } from 'ioredis';
 import { systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
@@ -30,6 +32,11 @@ export interface PublisherDeps {
   maxEventBytes?: number;
   /** Approximate MAXLEN applied on XADD; default 0 = none, retention is the trimmer's job. */
   streamMaxLen?: number;
+  /**
+   * Accept events carrying `targetGroup` or `repetition` (set only on the scheduler's re-emissions); default false:
+   * such events are refused with a ValidationError. Operator tools aiming an event at one job set it.
+   */
+  allowReemission?: boolean;
 }
 
 export interface PublishResult {
@@ -81,6 +88,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
 
   function place(input: EventEnvelope, index: number): PlacedEvent {
     const envelope = parseEnvelope(input);
+    if (deps.allowReemission !== true) refuseReemission(envelope);
     deps.registry.validate(envelope);
     // The fact is written as the producer gave it: schemas that strip unknown keys must not drop newer fields.
     const fields = encodeEvent(envelope);
@@ -197,6 +205,16 @@ export function createPublisher(deps: PublisherDeps): Publisher {
       return result;
     },
   };
+}
+
+/** A producer's event must not carry the fields only the scheduler's re-emissions set. */
+function refuseReemission(envelope: EventEnvelope): void {
+  const fields = (['targetGroup', 'repetition'] as const).filter((name) => envelope[name] !== undefined);
+  if (fields.length === 0) return;
+  throw new ValidationError(
+    `event ${envelope.id} sets ${fields.join(' and ')}, which only re-emissions carry (a publisher for them needs allowReemission)`,
+    fields.map((path) => ({ path, message: 'set only on re-emissions' })),
+  );
 }
 
 /** Names the failing event of a batch in the message and in every issue path. */

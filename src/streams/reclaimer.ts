@@ -41,10 +41,11 @@ export function createReclaimer(options: ReclaimerOptions): Reclaimer {
   const { redis, partitions, group, consumer, claimFloorMs } = options;
   const maxScan = options.maxScan ?? 1000;
 
-  let rotation = 0;
+  // one rotation per kind: shared, two kinds polling in turn would each see only half of the partitions
+  const rotation = { claimDue: 0, claimIdle: 0 };
 
   async function run(kind: 'claimDue' | 'claimIdle', budget: number): Promise<ReclaimResult> {
-    const shares = splitBudget(Math.max(1, budget), partitions.length, rotation++);
+    const shares = splitBudget(Math.max(1, budget), partitions.length, rotation[kind]++);
     const asked = partitions.filter((_, i) => (shares[i] ?? 0) > 0);
     const pipeline = redis.pipeline();
     partitions.forEach((p, i) => {

@@ -1,5 +1,6 @@
 // Publish -> consume -> ack on real Redis: many events over several partitions and consumers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPublisher } from '../../src/events/publisher.js';
 import { outcome } from '../../src/streams/outcome.js';
 import type { OutcomeEvent } from '../../src/pipelines/job-runner.js';
 import { createStreamsFixture, waitFor, type StreamsFixture } from '../support/streams-fixture.js';
@@ -59,7 +60,15 @@ describe('consumer groups', () => {
     const mine = fx.event('k1');
     const other = fx.event('k2', { betId: 'k2' }, 'bet.cancelled');
     const aimed = { ...fx.event('k3'), targetGroup: 'someone.else' };
-    await fx.publisher.publishBatch([mine, other, aimed]);
+    // an event aimed at one group is what the scheduler re-emits: a plain publisher refuses it
+    const reemitter = createPublisher({
+      redis: fx.redis,
+      keys: fx.keys,
+      registry: fx.registry,
+      partitions: () => fx.partitions,
+      allowReemission: true,
+    });
+    await reemitter.publishBatch([mine, other, aimed]);
     await waitFor(() => seen.length === 3, 'three outcomes');
     expect(calls).toEqual([mine.id]);
     expect(seen.find((o) => o.eventId === other.id)?.kind).toBe('skip');

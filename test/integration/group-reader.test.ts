@@ -1,6 +1,6 @@
 // The group reader on a real redis-server: a blocking read with fewer free slots than partitions still wakes for
 // an entry in any partition, and a read never returns more than its budget when entries wait everywhere.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroupReader } from '../../src/streams/group-reader.js';
 import { createKeyBuilder } from '../../src/streams/keys.js';

@@ -84,6 +84,9 @@ describe('runAt', () => {
     await fx.publisher.publish(opened('bet-c', tEnd));
     await waitFor(() => outcomes.length === 2, 'the open handled');
     expect(outcomes.map((o) => o.kind)).toEqual(['ack', 'defer']);
+    // the schedule met the cancel's tombstone: reported as such, with no delay (no timer)
+    expect(outcomes[1]?.reason).toBe('tombstoned');
+    expect(outcomes[1]?.delayMs).toBeUndefined();
     const partition = fx.keys.partition('playhub', Number(/:(\d+)\}/.exec(outcomes[0]!.stream)?.[1]));
     expect(await fx.redis.zscore(partition.timers, 'cfb.settle.cancel:bet-c')).toBeNull();
     expect(await fx.redis.hget(partition.timerTombstones, 'cfb.settle.cancel:bet-c')).not.toBeNull();
@@ -116,7 +119,11 @@ describe('runAt', () => {
     // the same fact again (a producer retry with a new event id), now past T_end
     await fx.publisher.publish(opened('bet-l', tEnd));
     await waitFor(() => outcomes.length === 3, 'the repeat handled');
-    expect(outcomes.map((o) => o.kind)).toEqual(['defer', 'ack', 'defer']);
+    expect(outcomes.map((o) => [o.kind, o.reason])).toEqual([
+      ['defer', 'scheduled'],
+      ['ack', undefined],
+      ['defer', 'tombstoned'],
+    ]);
     const partition = fx.keys.partition('playhub', Number(/:(\d+)\}/.exec(outcomes[0]!.stream)?.[1]));
     expect(await fx.redis.zscore(partition.timers, 'cfb.settle.late:bet-l')).toBeNull();
     expect(settled).toHaveLength(1);

@@ -295,3 +295,21 @@ describe('streamMaxLen', () => {
     expect(length).toBeLessThan(300);
   });
 });
+
+describe('re-emission fields', () => {
+  it('refuses targetGroup and repetition from producers, writing nothing; allowReemission accepts them', async () => {
+    const { keys, publisher } = scenario();
+    const aimed = betOpened('bet-aimed', { targetGroup: 'cfb.settle' });
+    const repeated = betOpened('bet-repeated', { repetition: 3 });
+    await expect(publisher.publish(aimed)).rejects.toThrow(/sets targetGroup, which only re-emissions carry/);
+    await expect(publisher.publish(repeated)).rejects.toThrow(ValidationError);
+    await expect(publisher.publishBatch([betOpened('bet-plain'), repeated])).rejects.toThrow(
+      /events\[1\].*sets repetition/,
+    );
+    expect(await streamLengths(keys, 'playhub')).toEqual([0, 0, 0, 0]);
+
+    const { keys: operatorKeys, publisher: operator } = scenario({ allowReemission: true });
+    await operator.publishBatch([aimed, repeated]);
+    expect((await streamLengths(operatorKeys, 'playhub')).reduce((a, b) => a + b, 0)).toBe(2);
+  });
+});

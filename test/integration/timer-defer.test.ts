@@ -131,6 +131,40 @@ describe('defer', () => {
     expect(await pendingOf(p)).toEqual([]);
   });
 
+  it('a deferral chain is not dropped by the tombstone of an earlier, finished chain: it takes the next version', async () => {
+    const event = depositEvent();
+    const { p, entryId } = await delivered(event);
+    const now = await redisNow();
+    const writer = createDeferWriter({ redis: db.redis, keys });
+    const first = reemission(event, now - 100, now);
+    expect(
+      (await writer.defer({ partition: p, group: GROUP, consumer: 'c1', entryId, timer: first, chain: true }))
+        .timer,
+    ).toBe('scheduled');
+    expect((await moveDueTimers(db.redis, p, MOVE)).moved).toBe(1);
+    expect(await db.redis.hget(p.timerTombstones, first.id)).toBe('1');
+
+    // a new run of the original event (a backfill, a DLQ replay without repetition) defers as run 1 again
+    const rerun = await delivered(event, 'c1', p);
+    const again = reemission(event, now + 60_000, now);
+    expect(again.version).toBe(1);
+    const request = { partition: p, group: GROUP, consumer: 'c1', entryId: rerun.entryId, timer: again };
+    expect(await writer.defer({ ...request, chain: true })).toEqual({
+      acked: true,
+      timer: 'scheduled',
+      woke: true,
+    });
+    const wheel = createTimerWheel({ redis: db.redis, keys });
+    expect(await wheel.get(p, again.id)).toMatchObject({ version: 2, dueMs: again.dueMs });
+
+    // a cancel without a version still beats any chain
+    await wheel.cancel(p, again.id);
+    const cancelled = await delivered(event, 'c1', p);
+    expect((await writer.defer({ ...request, entryId: cancelled.entryId, chain: true })).timer).toBe(
+      'tombstoned',
+    );
+  });
+
   it('leaves an entry now owned by another consumer alone: no timer, no ack', async () => {
     const event = depositEvent();
     const { p, entryId } = await delivered(event);

@@ -96,7 +96,14 @@ export async function startPackWorker(options: {
   const registry = createEventRegistry();
   registerCronTick(registry);
   options.pack.register(registry);
-  const publisher = createPublisher({ redis: options.redis, keys, registry, partitions: () => PARTITIONS });
+  // `tick` publishes cron ticks aimed at one job (targetGroup), as the scheduler would
+  const publisher = createPublisher({
+    redis: options.redis,
+    keys,
+    registry,
+    partitions: () => PARTITIONS,
+    allowReemission: true,
+  });
   const relevant = (event: OutcomeEvent): boolean => event.kind !== 'skip' && event.kind !== 'duplicate';
 
   return {

@@ -76,6 +76,8 @@ export async function publishOperatorEvent(
     keys: deps.keys,
     registry: deps.registry,
     partitions: () => partitions,
+    // `publish --target-group` aims an event at one job, as a re-emission would
+    allowReemission: true,
     ...(deps.clock === undefined ? {} : { clock: deps.clock }),
     ...(deps.dedupeWindowMs === undefined ? {} : { dedupeWindowMs: deps.dedupeWindowMs }),
     ...(deps.maxEventBytes === undefined ? {} : { maxEventBytes: deps.maxEventBytes }),

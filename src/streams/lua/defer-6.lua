@@ -2,6 +2,10 @@
 -- then XACK the current delivery and drop its retry hint. Only while the consumer still owns the entry.
 -- Timer rules as timer-schedule-3: idempotent by id, loses to a tombstone of the same or a newer version, a
 -- higher version reschedules; a wake-up is published when the timer lands before the partition's first one.
+-- A deferral chain (ARGV[10] = 1: the group's re-emissions of one event, version = run number) is not dropped by
+-- the tombstone of an earlier, finished chain of the same event (a backfill, a DLQ replay, a re-publish): its
+-- version becomes max(requested, tombstone + 1). A redelivery of the same entry cannot reach this after the ack
+-- below, so that stays idempotent; only a tombstone at the largest version (a cancel without one) still wins.
 -- KEYS[1] partition stream
 -- KEYS[2] the group's retry-hint ZSET
 -- KEYS[3] the group's failure-count HASH
@@ -17,11 +21,14 @@
 -- ARGV[7] JSON array of the re-emitted entry's field/value strings
 -- ARGV[8] wake channel
 -- ARGV[9] partition tag (named in the wake message "<tag> <due ms> <delay ms>")
+-- ARGV[10] optional: 1 = a deferral chain (see above), 0 or absent = a tombstone of the same version wins
 -- Returns {1 acked | 0 not owned, timer code (1 scheduled, 2 unchanged, 3 rescheduled, 4 tombstoned; 0 when not
 --   owned), 1 if a wake-up was published else 0}, or -1 when the arguments are malformed (nothing written).
 local MAX_VERSION = 9007199254740991
 local MAX_DUE = 253402300799999
-if #ARGV ~= 9 then return -1 end
+if #ARGV ~= 9 and #ARGV ~= 10 then return -1 end
+local chain = ARGV[10] == '1'
+if ARGV[10] and not chain and ARGV[10] ~= '0' then return -1 end
 local group, consumer, entryId, id, dueText, versionText, json = unpack(ARGV, 1, 7)
 local due = tonumber(dueText)
 if group == '' or consumer == '' or not string.match(entryId, '^%d+%-%d+$') then return -1 end
@@ -42,6 +49,10 @@ if not (pending[1] and pending[1][2] == consumer) then return { 0, 0, 0 } end
 local version = tonumber(versionText)
 local code
 local tomb = redis.call('HGET', KEYS[6], id)
+if chain and tomb and tonumber(tomb) >= version and tonumber(tomb) < MAX_VERSION then
+  version = tonumber(tomb) + 1
+  versionText = string.format('%d', version)
+end
 if tomb and tonumber(tomb) >= version then
   code = 4
 else
