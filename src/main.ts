@@ -2,6 +2,8 @@
 import { loadConfig, loadEnvironment } from './config/index.js';
 import { ConfigError, PartitionMismatchError, UnsafeRedisError, errorMessage } from './errors.js';
 import { createLogger } from './ops/logger.js';
+import { startAdminProcess } from './ops/admin/admin-process.js';
+import type { AdminProcess } from './ops/admin/admin-process.js';
 import { startTracing } from './ops/tracing/tracing-setup.js';
 import type { Tracing } from './ops/tracing/tracing-setup.js';
 import { startWorker } from './worker.js';
@@ -18,6 +20,7 @@ export async function main(): Promise<void> {
   let graceMs: number | undefined;
   let stopping = false;
   let tracing: Tracing | undefined;
+  let admin: AdminProcess | undefined;
 
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -25,6 +28,7 @@ export async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    admin?.markStopping();
     if (worker === undefined) process.exit(0);
     const deadline = setTimeout(
       () => {
@@ -36,6 +40,7 @@ export async function main(): Promise<void> {
     deadline.unref();
     void worker
       .then((started) => started.stop(graceMs))
+      .then(() => admin?.close())
       .then(() => tracing?.shutdown())
       // A start that failed is reported (and exits) on the start-up path below.
       .then(
@@ -52,8 +57,11 @@ export async function main(): Promise<void> {
     graceMs = config.consumer.shutdownGraceMs;
     // off unless OTEL_* asks for it; started before the worker so its first spans are exported
     tracing = startTracing({ serviceName: config.service.name });
-    worker = startWorker({ config, environment, logger: createLogger(config) });
-    await worker;
+    const logger = createLogger(config);
+    // /healthz answers while the worker starts; /readyz waits for it
+    admin = await startAdminProcess(config, logger);
+    worker = startWorker({ config, environment, logger });
+    admin.attach(await worker);
   } catch (error) {
     refuseToStart(error);
   }

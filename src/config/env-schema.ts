@@ -47,6 +47,9 @@ export const SERVICE_URL_VARIABLES = {
   funding: 'SVC_FUNDING_URL',
   watchlist: 'SVC_WATCHLIST_URL',
   events: 'SVC_EVENTS_URL',
+  deposits: 'SVC_DEPOSITS_URL',
+  exchange: 'SVC_EXCHANGE_URL',
+  commerce: 'SVC_COMMERCE_URL',
 } as const;
 export type ServiceName = keyof typeof SERVICE_URL_VARIABLES;
 
@@ -197,9 +200,9 @@ const fixedVariables = {
     expected: '1-64 letters, digits, "_", "." or "-"',
   }),
   SERVICE_NAME: textVar('Human-readable service name.', { fallback: 'tg-miniapp-workers' }),
-  PORT: integerVar('Admin HTTP port: health, readiness, metrics, dashboard.', {
+  PORT: integerVar('Admin HTTP port: health, readiness, metrics, dashboard (0 = any free port).', {
     fallback: 8099,
-    min: 1,
+    min: 0,
     max: 65535,
   }),
   NODE_ENV: choiceVar('Runtime environment.', NODE_ENVS, 'development'),
@@ -223,6 +226,9 @@ const fixedVariables = {
   SVC_FUNDING_URL: serviceUrlVar('Funding'),
   SVC_WATCHLIST_URL: serviceUrlVar('Watchlist'),
   SVC_EVENTS_URL: serviceUrlVar('Events'),
+  SVC_COMMERCE_URL: serviceUrlVar('Commerce (fx, translations, products, sitemaps, domains; seed 003)'),
+  SVC_DEPOSITS_URL: serviceUrlVar('Deposits (M-Pesa and on-chain deposits, seed 004)'),
+  SVC_EXCHANGE_URL: serviceUrlVar('Exchange (market data, matching engine, balances, deposits; seed 002)'),
   SERVICE_JWT_PRIVATE_JWK: optionalTextVar(
     'Ed25519 private JWK (JSON) that signs service JWTs; keep it in a secret manager.',
     'a private JWK as JSON, optional',

@@ -1,5 +1,6 @@
 // The configuration module: environment schema, loader and the PROCESSORS/ENABLE_* resolver.
 export {
+  ADMIN_ROLES,
   CRON_PREFIX,
   ENABLE_FLAG_PREFIX,
   LOG_LEVELS,
@@ -8,7 +9,15 @@ export {
   describeVariables,
   workerEnvSchema,
 } from './env-schema.js';
-export type { LogLevel, NodeEnv, ServiceName, WorkerConfig } from './env-schema.js';
+export type {
+  AdminRole,
+  AdminRoleCredentials,
+  LogLevel,
+  NodeEnv,
+  QueueHealthThresholds,
+  ServiceName,
+  WorkerConfig,
+} from './env-schema.js';
 export { BOOLEAN_EXPECTED, parseBooleanFlag } from './env-variables.js';
 export type { SentinelAddress } from './env-variables.js';
 export { isSecretVariable, loadConfig, loadEnvironment } from './load-config.js';

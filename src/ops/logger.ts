@@ -34,6 +34,15 @@ export const REDACTED_PATHS: readonly string[] = [
   '*.jwk.d',
   'tls.key',
   '*.tls.key',
+  // admin HTTP credentials (config.admin.roles.<role>.password|token, and the variables themselves)
+  'admin.roles.*.password',
+  'admin.roles.*.token',
+  '*.admin.roles.*.password',
+  '*.admin.roles.*.token',
+  'ADMIN_PASSWORD',
+  'ADMIN_TOKEN',
+  'ADMIN_READONLY_PASSWORD',
+  'ADMIN_READONLY_TOKEN',
 ];
 
 export const REDACTED = '[redacted]';

@@ -18,6 +18,8 @@ const MAX_ERROR_CHARS = 2000;
 export function errorFingerprint(group: string, reason: string, error: string): string {
   const shape = error
     .replace(/"[^"]*"|'[^']*'/g, '"…"')
+    // event ids: ULIDs (Crockford base32) and UUIDs, which the hex rule below only partly covers
+    .replace(/\b[0-9A-HJKMNP-TV-Z]{26}\b|\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b/gi, '#')
     .replace(/[0-9a-f]{8,}|\d+/gi, '#')
     .slice(0, 300);
   return createHash('sha1').update(`${group}\n${reason}\n${shape}`).digest('hex').slice(0, 12);

@@ -93,6 +93,8 @@ export interface KeyBuilder {
   jobControl(job: string): string;
   /** STRING counter raised after every job-control change: one cheap GET tells a replica whether to re-read. */
   readonly controlVersion: string;
+  /** STREAM of admin actions (who changed what, from the admin HTTP API), trimmed to AUDIT_MAX_LEN entries. */
+  readonly audit: string;
 }
 
 export interface KeyBuilderOptions {
@@ -147,6 +149,7 @@ export function createKeyBuilder(options: KeyBuilderOptions = {}): KeyBuilder {
       return `${prefix}:control:job:${job}`;
     },
     controlVersion: `${prefix}:control:version`,
+    audit: `${prefix}:audit`,
     partition(domain, index) {
       assertKeyName('domain', domain);
       if (!Number.isInteger(index) || index < 0) {

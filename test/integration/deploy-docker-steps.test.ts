@@ -25,7 +25,7 @@ import { waitFor } from '../support/streams-fixture.js';
  * assertion fails with a message asking to flip this flag, and the test then expects the HEALTHCHECK to pass and the
  * chart's probe paths (/healthz, /readyz) to answer 200.
  */
-const ADMIN_SERVES_HEALTH = false;
+const ADMIN_SERVES_HEALTH = true;
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The Node 24 the npm scripts run under (the `node` devDependency): it runs npm, the build and the image's CMD. */

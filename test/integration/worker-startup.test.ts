@@ -89,7 +89,13 @@ afterEach(() => {
 function runMain(env: Record<string, string>): MainProcess {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN], {
     cwd: emptyDir,
-    env: { PATH: process.env['PATH'] ?? '', TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'), ...env },
+    // PORT 0: every child's admin server on a free port, never the shared 8099
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'),
+      PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

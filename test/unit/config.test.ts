@@ -28,6 +28,23 @@ describe('loadConfig defaults', () => {
     expect(config.service).toEqual({ id: 'workers', name: 'tg-miniapp-workers', nodeEnv: 'development' });
     expect(config.log.level).toBe('info');
     expect(config.admin.port).toBe(8099);
+    // no credentials by default: the admin API and dashboard are off
+    expect(config.admin).toEqual({
+      port: 8099,
+      roles: {
+        admin: { user: undefined, password: undefined, token: undefined },
+        readonly: { user: undefined, password: undefined, token: undefined },
+      },
+      health: {
+        waitingWarning: 1000,
+        waitingCritical: 5000,
+        failedWarning: 50,
+        failedCritical: 200,
+        ageWarningMs: 3_600_000,
+        ageCriticalMs: 21_600_000,
+      },
+      auditMaxLen: 100_000,
+    });
     expect(config.redis).toEqual({
       url: 'redis://localhost:6379',
       sentinels: undefined,
@@ -130,7 +147,7 @@ describe('loadConfig defaults', () => {
 
 describe('loadConfig errors', () => {
   it.each([
-    ['PORT', '10abc', 'whole decimal number from 1 to 65535'],
+    ['PORT', '10abc', 'whole decimal number from 0 to 65535'],
     ['PORT', '1e3', 'whole decimal number'],
     ['PORT', '', 'is empty'],
     ['PORT', '-1', 'whole decimal number'],
@@ -317,6 +334,97 @@ describe('loadConfig errors', () => {
     const alone = configError({ REDIS_SENTINEL_NAME: 'mymaster' });
     expect(alone.variable).toBe('REDIS_SENTINEL_NAME');
     expect(alone.message).toContain('REDIS_SENTINELS is not');
+  });
+});
+
+describe('loadConfig admin HTTP settings', () => {
+  const TOKEN = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6';
+  const OTHER_TOKEN = 'f'.repeat(40);
+
+  it('reads the credentials of both roles, the health thresholds and the audit retention', () => {
+    const config = load({
+      ADMIN_USER: 'ops',
+      ADMIN_PASSWORD: 'correct-horse-battery',
+      ADMIN_TOKEN: TOKEN,
+      ADMIN_READONLY_USER: 'viewer@example',
+      ADMIN_READONLY_PASSWORD: 'viewer-pass-123',
+      ADMIN_READONLY_TOKEN: OTHER_TOKEN,
+      HEALTH_QUEUE_WARNING: '10',
+      HEALTH_QUEUE_CRITICAL: '10',
+      HEALTH_FAILED_WARNING: '0',
+      HEALTH_FAILED_CRITICAL: '5',
+      HEALTH_AGE_WARNING_MS: '60000',
+      HEALTH_AGE_CRITICAL_MS: '120000',
+      AUDIT_MAX_LEN: '500',
+    });
+    expect(config.admin.roles).toEqual({
+      admin: { user: 'ops', password: 'correct-horse-battery', token: TOKEN },
+      readonly: { user: 'viewer@example', password: 'viewer-pass-123', token: OTHER_TOKEN },
+    });
+    expect(config.admin.health).toEqual({
+      waitingWarning: 10,
+      waitingCritical: 10,
+      failedWarning: 0,
+      failedCritical: 5,
+      ageWarningMs: 60_000,
+      ageCriticalMs: 120_000,
+    });
+    expect(config.admin.auditMaxLen).toBe(500);
+    // a token alone grants a role
+    expect(load({ ADMIN_READONLY_TOKEN: TOKEN }).admin.roles.readonly.token).toBe(TOKEN);
+  });
+
+  it.each([
+    [{ ADMIN_USER: 'ops' }, 'ADMIN_PASSWORD', 'is required when ADMIN_USER is set'],
+    [{ ADMIN_PASSWORD: 'long-enough-pass' }, 'ADMIN_USER', 'is required when ADMIN_PASSWORD is set'],
+    [{ ADMIN_READONLY_USER: 'viewer' }, 'ADMIN_READONLY_PASSWORD', 'is required when ADMIN_READONLY_USER'],
+    [{ ADMIN_USER: 'o:ps', ADMIN_PASSWORD: 'long-enough-pass' }, 'ADMIN_USER', 'letters, digits'],
+    [{ ADMIN_USER: 'ops', ADMIN_PASSWORD: 'short' }, 'ADMIN_PASSWORD', '12-256 characters'],
+    [{ ADMIN_TOKEN: 'too-short-token' }, 'ADMIN_TOKEN', '24-512 characters'],
+    [{ ADMIN_READONLY_TOKEN: `${'x'.repeat(30)} y` }, 'ADMIN_READONLY_TOKEN', '24-512 characters'],
+    [
+      {
+        ADMIN_USER: 'ops',
+        ADMIN_PASSWORD: 'long-enough-pass',
+        ADMIN_READONLY_USER: 'ops',
+        ADMIN_READONLY_PASSWORD: 'other-long-pass',
+      },
+      'ADMIN_READONLY_USER',
+      'is the same as ADMIN_USER',
+    ],
+    [
+      { ADMIN_TOKEN: TOKEN, ADMIN_READONLY_TOKEN: TOKEN },
+      'ADMIN_READONLY_TOKEN',
+      'is the same as ADMIN_TOKEN',
+    ],
+    [
+      { HEALTH_QUEUE_WARNING: '100', HEALTH_QUEUE_CRITICAL: '99' },
+      'HEALTH_QUEUE_CRITICAL',
+      'HEALTH_QUEUE_WARNING=100',
+    ],
+    [{ HEALTH_FAILED_CRITICAL: '10' }, 'HEALTH_FAILED_CRITICAL', 'below HEALTH_FAILED_WARNING=50'],
+    [{ HEALTH_AGE_CRITICAL_MS: '1000' }, 'HEALTH_AGE_CRITICAL_MS', 'below HEALTH_AGE_WARNING_MS=3600000'],
+    [{ AUDIT_MAX_LEN: '99' }, 'AUDIT_MAX_LEN', '>= 100'],
+  ])('refuses %j naming %s', (env, variable, expected) => {
+    const error = configError(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(`${variable}: `);
+    expect(error.message).toContain(expected);
+  });
+
+  it('never echoes admin passwords or tokens', () => {
+    const error = configError({
+      ADMIN_USER: 'ops',
+      ADMIN_PASSWORD: 'hunter-pw',
+      ADMIN_TOKEN: 'tok-secret-1',
+      ADMIN_READONLY_TOKEN: 'tok secret 2 with spaces and enough length',
+    });
+    expect(error.message).toContain('ADMIN_PASSWORD: has characters or a length not allowed');
+    expect(error.message).toContain('ADMIN_TOKEN: has characters or a length not allowed');
+    for (const secret of ['hunter-pw', 'tok-secret-1', 'tok secret 2'])
+      expect(error.message).not.toContain(secret);
+    const same = configError({ ADMIN_TOKEN: TOKEN, ADMIN_READONLY_TOKEN: TOKEN });
+    expect(same.message).not.toContain(TOKEN);
   });
 });
 
