@@ -140,7 +140,6 @@ export async function startMockPlatform(options: MockPlatformOptions = {}): Prom
         : { maxRecordedRequests: options.maxRecordedRequests }),
     },
   });
-  const utility = options.utility === undefined ? {} : { utility: options.utility };
 
   const started: PlatformService[] = [];
   const track = <T extends PlatformService>(service: T): T => {
@@ -148,6 +147,9 @@ export async function startMockPlatform(options: MockPlatformOptions = {}): Prom
     return service;
   };
   try {
+    // started first: the services' signed storage URLs point at its DELETE /storage/* route (storage.cleanup)
+    const feeds = track(await startMockFeeds(contextOf('feeds'), options.feeds));
+    const utility = { utility: { storageBaseUrl: `${feeds.url}/storage`, ...options.utility } };
     const payhub = track(await startMockPayhub(contextOf('payhub'), utility));
     const playhub = track(
       await startMockPlayhub(
@@ -169,7 +171,6 @@ export async function startMockPlatform(options: MockPlatformOptions = {}): Prom
     const price = track(await startMockPrice(contextOf('price'), { ...options.price, ...utility }));
     const watchlist = track(await startMockWatchlist(contextOf('watchlist'), utility));
     const events = track(await startMockEvents(contextOf('events'), utility));
-    const feeds = track(await startMockFeeds(contextOf('feeds'), options.feeds));
 
     const services = { playhub, payhub, escrow, funding, campaigns, price, watchlist, events } as const;
     const env = Object.fromEntries(
