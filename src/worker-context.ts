@@ -19,8 +19,9 @@ import { createServiceSink } from './sinks/service-sink.js';
 import type { ServiceSink } from './sinks/service-sink.js';
 import type { KeyBuilder } from './streams/keys.js';
 import type { WorkerMetrics } from './ops/metrics/worker-metrics.js';
+import { createJobAudit } from './ops/job-audit.js';
 import { traceHttpSink } from './ops/tracing/http-client-span.js';
-import type { HttpSink } from './sinks/http-sink.js';
+import type { CallObservation, HttpSink } from './sinks/http-sink.js';
 
 export interface WorkerContext extends PackContext {
   close(): Promise<void>;
@@ -39,6 +40,10 @@ export function createWorkerContext(deps: {
 }): WorkerContext {
   const { config, logger, redis, keys, registry } = deps;
   let serviceSink: ServiceSink | undefined;
+  // JOB_AUDIT_ENABLED: every internal call a job makes, kept as long as the admin audit (AUDIT_MAX_LEN)
+  const audit = config.jobs.auditEnabled
+    ? createJobAudit({ redis, keys, maxLen: config.admin.auditMaxLen, logger })
+    : undefined;
   let tracedSink: HttpSink | undefined;
   let external: ExternalFetcher | undefined;
   const limiters = new Map<string, DistributedRateLimiter>();
@@ -65,9 +70,15 @@ export function createWorkerContext(deps: {
       alertRaised: () => undefined,
     },
     services() {
+      const observers = [
+        deps.metrics?.observeCall,
+        audit && ((call: CallObservation) => audit.record(call)),
+      ].filter((o) => o !== undefined);
       serviceSink ??= createServiceSink(config, {
         logger,
-        ...(deps.metrics === undefined ? {} : { observe: deps.metrics.observeCall }),
+        observe: (call) => {
+          for (const observe of observers) observe(call);
+        },
       });
       tracedSink ??= traceHttpSink(serviceSink.sink);
       return tracedSink;
@@ -105,7 +116,7 @@ export function createWorkerContext(deps: {
       return limiter;
     },
     async close() {
-      await Promise.allSettled([serviceSink?.close(), external?.close()]);
+      await Promise.allSettled([serviceSink?.close(), external?.close(), audit?.flush()]);
     },
   };
 }

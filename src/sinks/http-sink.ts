@@ -73,6 +73,9 @@ export interface CallObservation {
   readonly status: number | undefined;
   readonly outcome: Outcome['kind'];
   readonly durationMs: number;
+  /** `service METHOD /path` */
+  readonly target: string;
+  readonly idempotencyKey: string | undefined;
 }
 
 export interface HttpSinkOptions {
@@ -192,7 +195,7 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
     const headers = buildHeaders(request, token, scope);
     const started = clock.now();
     const finish = (result: SinkResult<T>): SinkResult<T> => {
-      report(request.service, method, result, clock.now() - started);
+      report(request.service, method, result, clock.now() - started, request.idempotencyKey);
       return result;
     };
 
@@ -273,9 +276,23 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
     });
   }
 
-  function report(service: ServiceName, method: HttpMethod, result: SinkResult, durationMs: number): void {
+  function report(
+    service: ServiceName,
+    method: HttpMethod,
+    result: SinkResult,
+    durationMs: number,
+    idempotencyKey: string | undefined,
+  ): void {
     const kind = result.outcome.kind;
-    options.observe?.({ service, method, status: result.status, outcome: kind, durationMs });
+    options.observe?.({
+      service,
+      method,
+      status: result.status,
+      outcome: kind,
+      durationMs,
+      target: result.target,
+      idempotencyKey,
+    });
     if (kind === 'dead') {
       options.logger?.warn(
         { target: result.target, status: result.status, error: result.error?.message },

@@ -95,6 +95,8 @@ export interface KeyBuilder {
   readonly controlVersion: string;
   /** STREAM of admin actions (who changed what, from the admin HTTP API), trimmed to AUDIT_MAX_LEN entries. */
   readonly audit: string;
+  /** STREAM of job calls to internal services (JOB_AUDIT_ENABLED): job, event, target, key, status, outcome. */
+  readonly jobAudit: string;
 }
 
 export interface KeyBuilderOptions {
@@ -150,6 +152,7 @@ export function createKeyBuilder(options: KeyBuilderOptions = {}): KeyBuilder {
     },
     controlVersion: `${prefix}:control:version`,
     audit: `${prefix}:audit`,
+    jobAudit: `${prefix}:audit:jobs`,
     partition(domain, index) {
       assertKeyName('domain', domain);
       if (!Number.isInteger(index) || index < 0) {

@@ -190,16 +190,39 @@ describe('sink, signals, rate limits, timers and retention', () => {
   it('counts HTTP calls per target, method, status and outcome, keeping statuses bounded', async () => {
     const registry = new Registry();
     const http = createHttpMetrics(registry);
-    http.observe({ service: 'playhub', method: 'POST', status: 200, outcome: 'ack', durationMs: 20 });
-    http.observe({ service: 'playhub', method: 'POST', status: 503, outcome: 'retry', durationMs: 5 });
+    const call = { target: 'playhub POST /x', idempotencyKey: 'k' };
     http.observe({
+      ...call,
+      service: 'playhub',
+      method: 'POST',
+      status: 200,
+      outcome: 'ack',
+      durationMs: 20,
+    });
+    http.observe({
+      ...call,
+      service: 'playhub',
+      method: 'POST',
+      status: 503,
+      outcome: 'retry',
+      durationMs: 5,
+    });
+    http.observe({
+      ...call,
       service: 'playhub',
       method: 'POST',
       status: undefined,
       outcome: 'retry',
       durationMs: 400,
     });
-    http.observe({ service: 'escrow', method: 'POST', status: 1234, outcome: 'dead', durationMs: 1 });
+    http.observe({
+      ...call,
+      service: 'escrow',
+      method: 'POST',
+      status: 1234,
+      outcome: 'dead',
+      durationMs: 1,
+    });
     const parsed = await read(registry);
     const statuses = samplesOf(parsed, 'fuze_http_client_requests_total').map((s) => s.labels['status']);
     expect(statuses.sort()).toEqual(['200', '503', 'none', 'other']);
