@@ -12,6 +12,9 @@ import { payhubPack } from './payhub/pack.js';
 import { campaignsPack } from './campaigns/pack.js';
 import { watchlistPack } from './watchlist/pack.js';
 import { utilityPack } from './utility/pack.js';
+import { commercePack } from './commerce/pack.js';
+import { depositsPack } from './deposits/pack.js';
+import { exchangePack } from './exchange/pack.js';
 
 /**
  * A job's definition, or a factory for jobs that need the worker's sinks, wheel or configuration; a factory runs
@@ -62,4 +65,7 @@ export const jobPacks: readonly JobPack[] = [
   campaignsPack,
   watchlistPack,
   utilityPack,
+  depositsPack,
+  exchangePack,
+  commercePack,
 ];
