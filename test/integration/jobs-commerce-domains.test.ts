@@ -1,69 +1,29 @@
 // domain.verify in a worker: a pending domain is checked again every DOMAIN_VERIFICATION_EVERY_MS until its TXT
 // record shows (fake DNS), the file and meta tag methods over HTTP (SSRF guard), CNAME; the status goes to Commerce
 // and the notification.requested it publishes reaches the push provider; past the window the domain is failed.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCommercePack } from '../../src/jobs/commerce/pack.js';
-import { generateServiceKeyPair } from '../../src/sinks/service-keys.js';
-import { startPackWorker, type PackWorker } from '../support/job-pack-worker.js';
-import {
-  commerceEnv,
-  commerceEvent,
-  createFakeResolver,
-  startMockCommerce,
-  startMockExternal,
-  type MockCommerce,
-  type MockExternal,
-} from '../support/mock-commerce.js';
-import { testPrefix } from '../support/prefix.js';
-import { useRedisPerFile } from '../support/redis-per-file.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useCommerceWorker } from '../support/commerce-worker.js';
+import { commerceEvent, createFakeResolver } from '../support/mock-commerce.js';
 import { waitFor } from '../support/streams-fixture.js';
 
-const db = useRedisPerFile({ appendonly: true });
-const prefix = testPrefix(import.meta.url);
-const keys = generateServiceKeyPair();
-const JOB = 'domain.verify';
-const STATUS = 'POST /internal/v1/commerce/domains/status';
-const TOKEN = 'tok_0123456789abcdefABCDEF';
-let commerce: MockCommerce;
-let external: MockExternal;
-let resolver: ReturnType<typeof createFakeResolver>;
-let running: PackWorker | undefined;
-let run = 0;
-
-beforeAll(async () => {
-  external = await startMockExternal();
-});
-afterAll(async () => {
-  await external.close();
-});
-beforeEach(async () => {
-  external.reset();
-  resolver = createFakeResolver();
-  commerce = await startMockCommerce({ publicJwks: [keys.publicJwk] });
-});
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-  await commerce.close();
-});
-
-async function start(extra: Record<string, string> = {}): Promise<PackWorker> {
-  run += 1;
-  const env = commerceEnv(commerce, external, keys.privateJwk, {
+const cw = useCommerceWorker({
+  url: import.meta.url,
+  env: {
     ENABLE_DOMAIN_VERIFICATION: 'true',
     ENABLE_NOTIFICATION: 'true',
     DOMAIN_VERIFICATION_EVERY_MS: '1000',
-    ...extra,
-  });
-  running = await startPackWorker({
-    redis: db.redis,
-    redisUrl: db.server.url,
-    prefix: `${prefix}-${run}`,
-    pack: createCommercePack(env, { resolver }),
-    env,
-  });
-  return running;
-}
+  },
+  packDeps: () => ({ resolver }),
+});
+const { db, start } = cw;
+const JOB = 'domain.verify';
+const STATUS = 'POST /internal/v1/commerce/domains/status';
+const TOKEN = 'tok_0123456789abcdefABCDEF';
+let resolver: ReturnType<typeof createFakeResolver>;
+
+beforeEach(() => {
+  resolver = createFakeResolver();
+});
 
 function request(domainId: string, domain: string, method: string, requestedAt = new Date().toISOString()) {
   return commerceEvent('domain.verification_requested', domainId, {
@@ -98,9 +58,9 @@ describe('domain.verify', () => {
       [TOKEN.slice(0, 10), TOKEN.slice(10)],
     ]);
     await w.waitOutcome((o) => o.eventId === event.id && o.kind === 'ack', 'the verified domain');
-    expect(commerce.domainStatuses.get('dom-1')).toEqual({ status: 'verified' });
-    await waitFor(() => external.pushes.length === 1, 'the notification');
-    expect(external.pushes[0]).toMatchObject({
+    expect(cw.commerce.domainStatuses.get('dom-1')).toEqual({ status: 'verified' });
+    await waitFor(() => cw.external.pushes.length === 1, 'the notification');
+    expect(cw.external.pushes[0]).toMatchObject({
       tenantId: 'tenant-1',
       userId: 'user-1',
       title: 'Domain verified',
@@ -113,8 +73,8 @@ describe('domain.verify', () => {
   });
 
   it('verifies the http_file, meta_tag and dns_cname methods', async () => {
-    external.verificationFile = `other-token\n${TOKEN}\n`;
-    external.homepage = `<html><head><meta content="${TOKEN}" name='broxiva-verification'></head></html>`;
+    cw.external.verificationFile = `other-token\n${TOKEN}\n`;
+    cw.external.homepage = `<html><head><meta content="${TOKEN}" name='broxiva-verification'></head></html>`;
     resolver.cname.set('www.shop.example', ['Domains.Broxiva.com.']);
     const w = await start();
     const file = request('dom-file', 'localhost', 'http_file');
@@ -124,14 +84,14 @@ describe('domain.verify', () => {
     for (const event of [file, meta, cname]) {
       await w.waitOutcome((o) => o.eventId === event.id && o.kind === 'ack', event.data.method);
     }
-    expect(commerce.domainStatuses.get('dom-file')?.status).toBe('verified');
-    expect(commerce.domainStatuses.get('dom-meta')?.status).toBe('verified');
-    expect(commerce.domainStatuses.get('dom-cname')?.status).toBe('verified');
-    expect(external.requestsTo('GET /.well-known/broxiva-verification.txt')).toHaveLength(1);
+    expect(cw.commerce.domainStatuses.get('dom-file')?.status).toBe('verified');
+    expect(cw.commerce.domainStatuses.get('dom-meta')?.status).toBe('verified');
+    expect(cw.commerce.domainStatuses.get('dom-cname')?.status).toBe('verified');
+    expect(cw.external.requestsTo('GET /.well-known/broxiva-verification.txt')).toHaveLength(1);
   });
 
   it('records failed (with the last finding) once the window ends, and retries a Commerce outage with one key', async () => {
-    commerce.script(STATUS, [{ status: 503, body: { error: { code: 'UNAVAILABLE', message: 'down' } } }]);
+    cw.commerce.script(STATUS, [{ status: 503, body: { error: { code: 'UNAVAILABLE', message: 'down' } } }]);
     const w = await start({ DOMAIN_VERIFICATION_WINDOW_MS: '2000' });
     // requested 1.5 s ago: the window ends before the next regular check
     const event = request(
@@ -148,13 +108,13 @@ describe('domain.verify', () => {
         .filter((o) => o.eventId === event.id)
         .map((o) => o.kind),
     ).toEqual(['defer', 'retry', 'ack']);
-    expect(commerce.domainStatuses.get('dom-late')).toEqual({
+    expect(cw.commerce.domainStatuses.get('dom-late')).toEqual({
       status: 'failed',
       reason: 'no TXT record at _broxiva-verification.late.example.com',
     });
-    const [failed, stored] = commerce.requestsTo(STATUS);
+    const [failed, stored] = cw.commerce.requestsTo(STATUS);
     expect(stored?.headers['idempotency-key']).toBe(failed?.headers['idempotency-key']);
-    await waitFor(() => external.pushes.length === 1, 'the failure notification');
-    expect(external.pushes[0]).toMatchObject({ title: 'Domain verification failed' });
+    await waitFor(() => cw.external.pushes.length === 1, 'the failure notification');
+    expect(cw.external.pushes[0]).toMatchObject({ title: 'Domain verification failed' });
   });
 });

@@ -1,62 +1,18 @@
 // fx.refresh in a worker: the 15-minute feeder publishes one request per base; rates come from the primary provider
 // (one answer serves every base), go to Commerce as durable snapshots (one key per snapshot) and into `fx:<base>` with
 // a 1 h TTL; a rate-limited primary cools down and the fallback serves; failures retry or dead-letter.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cachedRates } from '../../src/jobs/commerce/fx-refresh.js';
-import { createCommercePack } from '../../src/jobs/commerce/pack.js';
-import { generateServiceKeyPair } from '../../src/sinks/service-keys.js';
-import { startPackWorker, type PackWorker } from '../support/job-pack-worker.js';
-import {
-  commerceEnv,
-  commerceEvent,
-  startMockCommerce,
-  startMockExternal,
-  type MockCommerce,
-  type MockExternal,
-} from '../support/mock-commerce.js';
-import { testPrefix } from '../support/prefix.js';
-import { useRedisPerFile } from '../support/redis-per-file.js';
+import { useCommerceWorker } from '../support/commerce-worker.js';
+import type { PackWorker } from '../support/job-pack-worker.js';
+import { commerceEvent } from '../support/mock-commerce.js';
 import { waitFor } from '../support/streams-fixture.js';
 
-const db = useRedisPerFile({ appendonly: true });
-const prefix = testPrefix(import.meta.url);
-const keys = generateServiceKeyPair();
+const cw = useCommerceWorker({ url: import.meta.url, env: { ENABLE_FX_REFRESH: 'true' } });
+const { db, start } = cw;
 const JOB = 'fx.refresh';
 const SNAPSHOTS = 'POST /internal/v1/commerce/fx/snapshots';
 const T0 = Date.parse('2026-11-23T15:00:00.000Z');
-let commerce: MockCommerce;
-let external: MockExternal;
-let running: PackWorker | undefined;
-let run = 0;
-
-beforeAll(async () => {
-  external = await startMockExternal();
-});
-afterAll(async () => {
-  await external.close();
-});
-beforeEach(async () => {
-  external.reset();
-  commerce = await startMockCommerce({ publicJwks: [keys.publicJwk] });
-});
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-  await commerce.close();
-});
-
-async function start(extra: Record<string, string> = {}): Promise<PackWorker> {
-  run += 1;
-  const env = commerceEnv(commerce, external, keys.privateJwk, { ENABLE_FX_REFRESH: 'true', ...extra });
-  running = await startPackWorker({
-    redis: db.redis,
-    redisUrl: db.server.url,
-    prefix: `${prefix}-${run}`,
-    pack: createCommercePack(env),
-    env,
-  });
-  return running;
-}
 
 async function cached(w: PackWorker, base: string) {
   const key = w.keys.cache('fx', base);
@@ -79,19 +35,19 @@ describe('fx.refresh', () => {
       () => w.outcomesOf(JOB).filter((o) => o.kind === 'ack').length === 3,
       'three bases refreshed',
     );
-    expect(external.requestsTo('GET /oxr/latest.json').length).toBe(1);
-    expect(external.requestsTo('GET /fixer/latest')).toHaveLength(0);
-    const snapshots = commerce.requestsTo(SNAPSHOTS);
+    expect(cw.external.requestsTo('GET /oxr/latest.json').length).toBe(1);
+    expect(cw.external.requestsTo('GET /fixer/latest')).toHaveLength(0);
+    const snapshots = cw.commerce.requestsTo(SNAPSHOTS);
     expect(snapshots).toHaveLength(3);
-    const eur = commerce.fxSnapshots.find((s) => s['baseCurrency'] === 'EUR');
+    const eur = cw.commerce.fxSnapshots.find((s) => s['baseCurrency'] === 'EUR');
     expect(eur).toEqual({
       baseCurrency: 'EUR',
       provider: 'openexchangerates',
-      asOf: new Date(external.fx.oxr.timestamp * 1000).toISOString(),
+      asOf: new Date(cw.external.fx.oxr.timestamp * 1000).toISOString(),
       rates: { GBP: '0.8888888889', JPY: '166.6666667', USD: '1.111111111' },
     });
     expect(snapshots.every((s) => String(s.headers['idempotency-key']).startsWith('fx.refresh'))).toBe(true);
-    expect(commerce.appliedTwice()).toBe(0);
+    expect(cw.commerce.appliedTwice()).toBe(0);
     const usd = await cached(w, 'USD');
     expect(usd.value).toMatchObject({ base: 'USD', provider: 'openexchangerates', rates: { EUR: '0.9' } });
     expect(usd.ttlMs).toBeGreaterThan(3_590_000);
@@ -102,23 +58,23 @@ describe('fx.refresh', () => {
     const again = request('USD');
     await w.publish(again);
     await w.waitOutcome((o) => o.eventId === again.id && o.kind === 'ack', 'the cached request');
-    expect(commerce.requestsTo(SNAPSHOTS)).toHaveLength(3);
+    expect(cw.commerce.requestsTo(SNAPSHOTS)).toHaveLength(3);
     const forced = request('USD', { forceRefresh: true, targetCurrencies: ['JPY'] });
     await w.publish(forced);
     await w.waitOutcome((o) => o.eventId === forced.id && o.kind === 'ack', 'the forced request');
-    expect(external.requestsTo('GET /oxr/latest.json').length).toBe(2);
-    expect(commerce.fxSnapshots.at(-1)).toMatchObject({ baseCurrency: 'USD', rates: { JPY: '150' } });
+    expect(cw.external.requestsTo('GET /oxr/latest.json').length).toBe(2);
+    expect(cw.commerce.fxSnapshots.at(-1)).toMatchObject({ baseCurrency: 'USD', rates: { JPY: '150' } });
     // the cache keeps every rate, whatever a request narrowed its snapshot to
     expect(Object.keys((await cached(w, 'USD')).value?.rates ?? {})).toEqual(['EUR', 'GBP', 'JPY']);
   });
 
   it('falls back to fixer while the primary rate limits (cooled down for its Retry-After), preferred provider first', async () => {
-    external.script('GET /oxr/latest.json', [{ status: 429, headers: { 'retry-after': '120' } }]);
+    cw.external.script('GET /oxr/latest.json', [{ status: 429, headers: { 'retry-after': '120' } }]);
     const w = await start();
     const gbp = request('GBP');
     await w.publish(gbp);
     await w.waitOutcome((o) => o.eventId === gbp.id && o.kind === 'ack', 'GBP');
-    expect(commerce.fxSnapshots[0]).toMatchObject({
+    expect(cw.commerce.fxSnapshots[0]).toMatchObject({
       baseCurrency: 'GBP',
       provider: 'fixer',
       rates: { EUR: '1.136363636', USD: '1.25' },
@@ -129,13 +85,13 @@ describe('fx.refresh', () => {
     const jpy = request('JPY', { forceRefresh: true });
     await w.publish(jpy);
     await w.waitOutcome((o) => o.eventId === jpy.id && o.kind === 'ack', 'JPY');
-    expect(external.requestsTo('GET /oxr/latest.json')).toHaveLength(1);
-    expect(commerce.fxSnapshots[1]).toMatchObject({ baseCurrency: 'JPY', provider: 'fixer' });
+    expect(cw.external.requestsTo('GET /oxr/latest.json')).toHaveLength(1);
+    expect(cw.commerce.fxSnapshots[1]).toMatchObject({ baseCurrency: 'JPY', provider: 'fixer' });
     // a request naming ecb gets ECB's rates (EUR based, crossed to USD)
     const ecb = request('USD', { provider: 'ecb', forceRefresh: true });
     await w.publish(ecb);
     await w.waitOutcome((o) => o.eventId === ecb.id && o.kind === 'ack', 'ecb');
-    expect(commerce.fxSnapshots[2]).toMatchObject({
+    expect(cw.commerce.fxSnapshots[2]).toMatchObject({
       baseCurrency: 'USD',
       provider: 'ecb',
       asOf: '2026-11-20T00:00:00.000Z',
@@ -145,9 +101,9 @@ describe('fx.refresh', () => {
   });
 
   it('retries when every provider fails transiently and when Commerce is down; dead when none can ever serve', async () => {
-    external.script('GET /oxr/latest.json', [{ status: 503 }]);
-    external.script('GET /fixer/latest', [{ status: 502 }]);
-    commerce.script(SNAPSHOTS, [
+    cw.external.script('GET /oxr/latest.json', [{ status: 503 }]);
+    cw.external.script('GET /fixer/latest', [{ status: 502 }]);
+    cw.commerce.script(SNAPSHOTS, [
       { status: 503, body: { error: { code: 'UNAVAILABLE', message: 'db down' } } },
     ]);
     const w = await start({ FX_PROVIDER_ORDER: 'openexchangerates,fixer', FX_PROVIDER_REUSE_MS: '1000' });
@@ -156,9 +112,9 @@ describe('fx.refresh', () => {
     await w.waitOutcome((o) => o.eventId === eur.id && o.kind === 'ack', 'EUR');
     expect(w.outcomesOf(JOB).map((o) => o.kind)).toEqual(['retry', 'retry', 'ack']);
     // the snapshot attempt that met the 503 and the one that stored it carry the same key; applied once
-    const [failed, stored] = commerce.requestsTo(SNAPSHOTS);
+    const [failed, stored] = cw.commerce.requestsTo(SNAPSHOTS);
     expect(stored?.headers['idempotency-key']).toBe(failed?.headers['idempotency-key']);
-    expect(commerce.fxSnapshots).toHaveLength(1);
+    expect(cw.commerce.fxSnapshots).toHaveLength(1);
 
     // a currency no provider quotes is a permanent failure
     const xyz = request('CHF', { forceRefresh: true });
@@ -173,6 +129,6 @@ describe('fx.refresh', () => {
     const dead = await w.waitOutcome((o) => o.eventId === usd.id && o.kind === 'dead', 'the refused request');
     expect(dead.reason).toBe('permanent');
     expect(w.outcomesOf(JOB)).toHaveLength(1);
-    expect(commerce.requestsTo(SNAPSHOTS)).toHaveLength(0);
+    expect(cw.commerce.requestsTo(SNAPSHOTS)).toHaveLength(0);
   });
 });

@@ -1,65 +1,21 @@
 // product.sync in a worker: the 6-hourly feeder publishes one delta per connected source; products of Shopify,
 // WooCommerce, BigCommerce and custom sources are normalized, resolved against local edits under each strategy and
 // applied page by page (a failed run resumes from the committed sync point); webhooks and inventory_only runs too.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCommercePack } from '../../src/jobs/commerce/pack.js';
-import { generateServiceKeyPair } from '../../src/sinks/service-keys.js';
-import { startPackWorker, type PackWorker } from '../support/job-pack-worker.js';
-import {
-  commerceEnv,
-  commerceEvent,
-  startMockCommerce,
-  startMockExternal,
-  type MockCommerce,
-  type MockExternal,
-} from '../support/mock-commerce.js';
-import { testPrefix } from '../support/prefix.js';
-import { useRedisPerFile } from '../support/redis-per-file.js';
+import { describe, expect, it } from 'vitest';
+import { useCommerceWorker } from '../support/commerce-worker.js';
+import { commerceEvent } from '../support/mock-commerce.js';
 import { waitFor } from '../support/streams-fixture.js';
 
-const db = useRedisPerFile({ appendonly: true });
-const prefix = testPrefix(import.meta.url);
-const keys = generateServiceKeyPair();
+const cw = useCommerceWorker({
+  url: import.meta.url,
+  env: { ENABLE_PRODUCT_SYNC: 'true', PRODUCT_SYNC_PAGE_SIZE: '2' },
+  resetExternal: false,
+});
+const { start } = cw;
 const JOB = 'product.sync';
 const APPLY = 'POST /internal/v1/commerce/product-sync/apply';
 const CHANGES = 'GET /internal/v1/commerce/product-sync/changes';
 const T0 = Date.parse('2026-11-23T12:00:00.000Z');
-let commerce: MockCommerce;
-let external: MockExternal;
-let running: PackWorker | undefined;
-let run = 0;
-
-beforeAll(async () => {
-  external = await startMockExternal();
-});
-afterAll(async () => {
-  await external.close();
-});
-beforeEach(async () => {
-  commerce = await startMockCommerce({ publicJwks: [keys.publicJwk] });
-});
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-  await commerce.close();
-});
-
-async function start(extra: Record<string, string> = {}): Promise<PackWorker> {
-  run += 1;
-  const env = commerceEnv(commerce, external, keys.privateJwk, {
-    ENABLE_PRODUCT_SYNC: 'true',
-    PRODUCT_SYNC_PAGE_SIZE: '2',
-    ...extra,
-  });
-  running = await startPackWorker({
-    redis: db.redis,
-    redisUrl: db.server.url,
-    prefix: `${prefix}-${run}`,
-    pack: createCommercePack(env),
-    env,
-  });
-  return running;
-}
 
 interface Fields {
   readonly title: string;
@@ -128,19 +84,19 @@ const sourceNewer: Fields = { ...v1, title: 'Mug v2', price: '13', updatedAt: '2
 
 /** Three changes at the source: a new product, a product edited locally (a conflict), one already in sync. */
 function seed(tenantId: string, source: string, localEditAt: string): void {
-  commerce.sourceChanges.set(`${tenantId}|${source}`, [
+  cw.commerce.sourceChanges.set(`${tenantId}|${source}`, [
     raw(source, 1, v1),
     raw(source, 2, sourceNewer),
     raw(source, 3, v1),
   ]);
-  commerce.products.set(`${tenantId}|${source}|2`, {
+  cw.commerce.products.set(`${tenantId}|${source}|2`, {
     externalId: '2',
     productId: 'prod_2',
     version: 4,
     product: normalized(2, edited),
     locallyModifiedAt: localEditAt,
   });
-  commerce.products.set(`${tenantId}|${source}|3`, {
+  cw.commerce.products.set(`${tenantId}|${source}|3`, {
     externalId: '3',
     productId: 'prod_3',
     version: 1,
@@ -156,7 +112,7 @@ describe('product.sync', () => {
     // the local edit is newer than the source's change: newest_wins keeps it
     seed('tenant-c', 'bigcommerce', '2026-11-23T10:00:00.000Z');
     seed('tenant-d', 'custom', '2026-11-21T10:00:00.000Z');
-    commerce.productSources.push(
+    cw.commerce.productSources.push(
       { tenantId: 'tenant-a', source: 'shopify', conflictResolution: 'source_wins' },
       { tenantId: 'tenant-b', source: 'woocommerce', conflictResolution: 'local_wins' },
       { tenantId: 'tenant-c', source: 'bigcommerce', conflictResolution: 'newest_wins' },
@@ -175,28 +131,28 @@ describe('product.sync', () => {
       ['tenant-d', 'custom'],
     ] as const) {
       // two pages of two and one, each committing its sync point; the run ends at the last change
-      expect(commerce.applies.filter((a) => a['tenantId'] === tenant)).toHaveLength(2);
-      expect(commerce.syncPoints.get(`${tenant}|${source}`)).toBe(3);
-      expect(commerce.products.get(`${tenant}|${source}|1`)?.product).toEqual(normalized(1, v1));
-      expect(commerce.products.get(`${tenant}|${source}|3`)?.version).toBe(1);
+      expect(cw.commerce.applies.filter((a) => a['tenantId'] === tenant)).toHaveLength(2);
+      expect(cw.commerce.syncPoints.get(`${tenant}|${source}`)).toBe(3);
+      expect(cw.commerce.products.get(`${tenant}|${source}|1`)?.product).toEqual(normalized(1, v1));
+      expect(cw.commerce.products.get(`${tenant}|${source}|3`)?.version).toBe(1);
     }
-    const mug = (tenant: string, source: string) => commerce.products.get(`${tenant}|${source}|2`);
+    const mug = (tenant: string, source: string) => cw.commerce.products.get(`${tenant}|${source}|2`);
     expect(mug('tenant-a', 'shopify')?.product).toEqual(normalized(2, sourceNewer));
     expect(mug('tenant-a', 'shopify')?.version).toBe(5);
     expect(mug('tenant-b', 'woocommerce')?.product['title']).toBe('Mug (local name)');
     expect(mug('tenant-c', 'bigcommerce')?.product['title']).toBe('Mug (local name)');
     expect(mug('tenant-d', 'custom')?.product['title']).toBe('Mug (local name)');
-    expect(commerce.productConflicts).toEqual([
+    expect(cw.commerce.productConflicts).toEqual([
       { externalId: '2', expectedVersion: 4, external: normalized(2, sourceNewer) },
     ]);
-    const first = commerce.applies.find((a) => a['tenantId'] === 'tenant-a');
+    const first = cw.commerce.applies.find((a) => a['tenantId'] === 'tenant-a');
     expect(first).toMatchObject({ mode: 'delta', strategy: 'source_wins', nextCursor: '2' });
-    expect(commerce.appliedTwice()).toBe(0);
+    expect(cw.commerce.appliedTwice()).toBe(0);
   });
 
   it('resumes a run that failed half-way from the committed sync point, and re-reads after a version conflict', async () => {
     seed('tenant-r', 'shopify', '2026-11-21T10:00:00.000Z');
-    commerce.script(APPLY, [
+    cw.commerce.script(APPLY, [
       { status: 409, body: { error: { code: 'VERSION_CONFLICT', message: 'edited meanwhile' } } },
     ]);
     const w = await start();
@@ -211,17 +167,17 @@ describe('product.sync', () => {
     await w.waitOutcome((o) => o.eventId === first.id && o.kind === 'ack', 'the first run');
     // 409 VERSION_CONFLICT on page 1 -> retry; the retry applies both pages
     expect(w.outcomesOf(JOB).map((o) => o.kind)).toEqual(['retry', 'ack']);
-    expect(commerce.syncPoints.get('tenant-r|shopify')).toBe(3);
+    expect(cw.commerce.syncPoints.get('tenant-r|shopify')).toBe(3);
 
     // new changes; page 2's apply fails once: the retry starts at the sync point page 1 committed
-    commerce.sourceChanges
+    cw.commerce.sourceChanges
       .get('tenant-r|shopify')
       ?.push(raw('shopify', 4, v1), raw('shopify', 5, v1), raw('shopify', 6, v1));
-    commerce.script(APPLY, [
+    cw.commerce.script(APPLY, [
       { pass: true },
       { status: 503, body: { error: { code: 'UNAVAILABLE', message: 'down' } } },
     ]);
-    const before = commerce.requestsTo(CHANGES).length;
+    const before = cw.commerce.requestsTo(CHANGES).length;
     const second = commerceEvent('product.sync_requested', 'tenant-r', {
       syncId: 'sync-r2',
       tenantId: 'tenant-r',
@@ -230,11 +186,11 @@ describe('product.sync', () => {
     });
     await w.publish(second);
     await w.waitOutcome((o) => o.eventId === second.id && o.kind === 'ack', 'the second run');
-    const reads = commerce.requestsTo(CHANGES).slice(before);
+    const reads = cw.commerce.requestsTo(CHANGES).slice(before);
     // run 1: from the sync point (no cursor), then cursor 5; run 2 (retry): from the new sync point (no cursor)
     expect(reads.map((r) => r.query.get('cursor'))).toEqual([null, '5', null]);
-    expect(commerce.syncPoints.get('tenant-r|shopify')).toBe(6);
-    expect(['4', '5', '6'].map((id) => commerce.products.has(`tenant-r|shopify|${id}`))).toEqual([
+    expect(cw.commerce.syncPoints.get('tenant-r|shopify')).toBe(6);
+    expect(['4', '5', '6'].map((id) => cw.commerce.products.has(`tenant-r|shopify|${id}`))).toEqual([
       true,
       true,
       true,
@@ -243,7 +199,7 @@ describe('product.sync', () => {
 
   it('applies a webhook product without moving the sync point, and only stock in inventory_only mode', async () => {
     seed('tenant-w', 'woocommerce', '2026-11-21T10:00:00.000Z');
-    commerce.syncPoints.set('tenant-w|woocommerce', 1);
+    cw.commerce.syncPoints.set('tenant-w|woocommerce', 1);
     const w = await start();
     const hook = commerceEvent('product.sync_requested', 'tenant-w', {
       syncId: 'hook-1',
@@ -256,9 +212,9 @@ describe('product.sync', () => {
     await w.publish(hook);
     await w.waitOutcome((o) => o.eventId === hook.id && o.kind === 'ack', 'the webhook');
     // the source's change (22 Nov) is newer than the local edit (21 Nov)
-    expect(commerce.products.get('tenant-w|woocommerce|2')?.product).toEqual(normalized(2, sourceNewer));
-    expect(commerce.applies[0]).not.toHaveProperty('nextCursor');
-    expect(commerce.syncPoints.get('tenant-w|woocommerce')).toBe(1);
+    expect(cw.commerce.products.get('tenant-w|woocommerce|2')?.product).toEqual(normalized(2, sourceNewer));
+    expect(cw.commerce.applies[0]).not.toHaveProperty('nextCursor');
+    expect(cw.commerce.syncPoints.get('tenant-w|woocommerce')).toBe(1);
 
     const stock = commerceEvent('product.sync_requested', 'tenant-w', {
       syncId: 'stock-1',
@@ -271,11 +227,11 @@ describe('product.sync', () => {
     });
     await w.publish(stock);
     await w.waitOutcome((o) => o.eventId === stock.id && o.kind === 'ack', 'the stock update');
-    expect(commerce.products.get('tenant-w|woocommerce|3')?.product).toMatchObject({
+    expect(cw.commerce.products.get('tenant-w|woocommerce|3')?.product).toMatchObject({
       title: 'Mug',
       inventory: 2,
     });
-    expect(commerce.applies[1]).toMatchObject({
+    expect(cw.commerce.applies[1]).toMatchObject({
       mode: 'inventory_only',
       upserts: [{ externalId: '3', resolution: 'inventory', product: { externalId: '3', inventory: 2 } }],
     });

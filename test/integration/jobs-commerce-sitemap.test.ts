@@ -1,65 +1,18 @@
 // sitemap.generate in a worker: the daily feeder publishes one request per tenant; each tenant's URLs become
 // per-locale, per-type files within the URL and byte limits, stored through Commerce with the index last; retries
 // store nothing twice; a dry run stores nothing; the summary is cached 24 h; pings are best effort.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCommercePack } from '../../src/jobs/commerce/pack.js';
-import { generateServiceKeyPair } from '../../src/sinks/service-keys.js';
-import { startPackWorker, type PackWorker } from '../support/job-pack-worker.js';
-import {
-  STORAGE_BASE,
-  commerceEnv,
-  commerceEvent,
-  startMockCommerce,
-  startMockExternal,
-  type MockCommerce,
-  type MockExternal,
-} from '../support/mock-commerce.js';
-import { testPrefix } from '../support/prefix.js';
-import { useRedisPerFile } from '../support/redis-per-file.js';
+import { describe, expect, it } from 'vitest';
+import { useCommerceWorker } from '../support/commerce-worker.js';
+import { STORAGE_BASE, commerceEvent } from '../support/mock-commerce.js';
 
-const db = useRedisPerFile({ appendonly: true });
-const prefix = testPrefix(import.meta.url);
-const keys = generateServiceKeyPair();
+const cw = useCommerceWorker({
+  url: import.meta.url,
+  env: { ENABLE_SITEMAP_GENERATION: 'true', SITEMAP_PAGE_SIZE: '2' },
+});
+const { db, start } = cw;
 const JOB = 'sitemap.generate';
 const FILES = 'POST /internal/v1/commerce/sitemap/files';
 const T0 = Date.parse('2026-11-24T03:00:00.000Z');
-let commerce: MockCommerce;
-let external: MockExternal;
-let running: PackWorker | undefined;
-let run = 0;
-
-beforeAll(async () => {
-  external = await startMockExternal();
-});
-afterAll(async () => {
-  await external.close();
-});
-beforeEach(async () => {
-  external.reset();
-  commerce = await startMockCommerce({ publicJwks: [keys.publicJwk] });
-});
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-  await commerce.close();
-});
-
-async function start(extra: Record<string, string> = {}): Promise<PackWorker> {
-  run += 1;
-  const env = commerceEnv(commerce, external, keys.privateJwk, {
-    ENABLE_SITEMAP_GENERATION: 'true',
-    SITEMAP_PAGE_SIZE: '2',
-    ...extra,
-  });
-  running = await startPackWorker({
-    redis: db.redis,
-    redisUrl: db.server.url,
-    prefix: `${prefix}-${run}`,
-    pack: createCommercePack(env),
-    env,
-  });
-  return running;
-}
 
 const urls = (locale: string, type: string, n: number, pad = 0) =>
   Array.from({ length: n }, (_, i) => ({
@@ -68,22 +21,22 @@ const urls = (locale: string, type: string, n: number, pad = 0) =>
   }));
 
 function tenant(id: string, locales: string[]): void {
-  commerce.sitemapTenants.push(id);
-  commerce.sitemapConfigs.set(id, { baseUrl: 'https://shop.example', locales });
+  cw.commerce.sitemapTenants.push(id);
+  cw.commerce.sitemapConfigs.set(id, { baseUrl: 'https://shop.example', locales });
 }
 
 const filesOf = (tenantId: string) =>
-  [...commerce.files.values()].filter((f) => f.tenantId === tenantId).map((f) => f.name);
+  [...cw.commerce.files.values()].filter((f) => f.tenantId === tenantId).map((f) => f.name);
 
 describe('sitemap.generate', () => {
   it('splits each locale and type into files of the URL limit, stores the index last, caches the summary', async () => {
     tenant('tenant-s', ['en', 'de']);
-    commerce.sitemapUrls.set('tenant-s|en|products', urls('en', 'products', 5));
-    commerce.sitemapUrls.set('tenant-s|en|categories', urls('en', 'categories', 2));
-    commerce.sitemapUrls.set('tenant-s|de|products', urls('de', 'products', 3));
+    cw.commerce.sitemapUrls.set('tenant-s|en|products', urls('en', 'products', 5));
+    cw.commerce.sitemapUrls.set('tenant-s|en|categories', urls('en', 'categories', 2));
+    cw.commerce.sitemapUrls.set('tenant-s|de|products', urls('de', 'products', 3));
     const w = await start({
       SITEMAP_MAX_URLS_PER_FILE: '2',
-      SITEMAP_PING_URLS: `${external.url}/ping?sitemap={sitemap}`,
+      SITEMAP_PING_URLS: `${cw.external.url}/ping?sitemap={sitemap}`,
     });
     expect(w.worker.jobs).toEqual(['sitemap.generate', 'sitemap.generate.schedule']);
     await w.tick('sitemap.generation', 'sitemap.generate.schedule', T0);
@@ -97,15 +50,15 @@ describe('sitemap.generate', () => {
       'sitemap-products-de-1.xml',
       'sitemap-products-de-2.xml',
     ];
-    const stored = commerce.requestsTo(FILES).map((r) => (r.body as { name: string }).name);
+    const stored = cw.commerce.requestsTo(FILES).map((r) => (r.body as { name: string }).name);
     expect(stored).toEqual([...names, 'sitemap-index.xml']);
-    expect(commerce.liveSitemaps.get('tenant-s')).toEqual(names);
-    const first = commerce.files.get('tenant-s/sitemap-products-en-1.xml');
+    expect(cw.commerce.liveSitemaps.get('tenant-s')).toEqual(names);
+    const first = cw.commerce.files.get('tenant-s/sitemap-products-en-1.xml');
     expect(first?.urlCount).toBe(2);
     expect(first?.content).toContain('<loc>https://shop.example/en/products/item-1?a=1&amp;b=2</loc>');
     expect(first?.content.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<urlset')).toBe(true);
-    expect(commerce.files.get('tenant-s/sitemap-products-en-3.xml')?.urlCount).toBe(1);
-    const index = commerce.files.get('tenant-s/sitemap-index.xml');
+    expect(cw.commerce.files.get('tenant-s/sitemap-products-en-3.xml')?.urlCount).toBe(1);
+    const index = cw.commerce.files.get('tenant-s/sitemap-index.xml');
     expect(index?.kind).toBe('index');
     expect(index?.content).toContain(`<loc>${STORAGE_BASE}/tenant-s/sitemap-products-de-2.xml</loc>`);
     expect(index?.urlCount).toBe(6);
@@ -119,19 +72,19 @@ describe('sitemap.generate', () => {
     const ttl = await db.redis.pttl(w.keys.cache('sitemap', 'tenant-s'));
     expect(ttl).toBeGreaterThan(86_000_000);
     // the ping got the index URL; its 404 was logged, not retried
-    const [ping] = external.requestsTo('GET /ping');
+    const [ping] = cw.external.requestsTo('GET /ping');
     expect(ping?.query.get('sitemap')).toBe(summary.indexUrl);
     expect(w.outcomesOf(JOB).map((o) => o.kind)).toEqual(['ack']);
   });
 
   it('keeps every file under the byte limit, and stores nothing twice when a listing and an upload fail', async () => {
     tenant('tenant-b', ['en']);
-    commerce.sitemapUrls.set('tenant-b|en|pages', urls('en', 'pages', 5, 300));
-    commerce.script('GET /internal/v1/commerce/sitemap/urls', [
+    cw.commerce.sitemapUrls.set('tenant-b|en|pages', urls('en', 'pages', 5, 300));
+    cw.commerce.script('GET /internal/v1/commerce/sitemap/urls', [
       { pass: true },
       { status: 503, body: { error: { code: 'UNAVAILABLE', message: 'down' } } },
     ]);
-    commerce.script(FILES, [
+    cw.commerce.script(FILES, [
       { pass: true },
       { status: 500, body: { error: { code: 'INTERNAL', message: 'x' } } },
     ]);
@@ -143,17 +96,17 @@ describe('sitemap.generate', () => {
     await w.publish(event);
     await w.waitOutcome((o) => o.eventId === event.id && o.kind === 'ack', 'the sitemap');
     expect(w.outcomesOf(JOB).map((o) => o.kind)).toEqual(['retry', 'retry', 'ack']);
-    const files = [...commerce.files.values()].filter((f) => f.kind === 'urlset');
+    const files = [...cw.commerce.files.values()].filter((f) => f.kind === 'urlset');
     expect(files.map((f) => f.urlCount)).toEqual([2, 2, 1]);
     for (const file of files) expect(file.bytes).toBeLessThanOrEqual(1024);
     // the first file was stored by the first attempt and replayed (same key, same content) by the others
-    expect(commerce.appliedTwice()).toBe(0);
+    expect(cw.commerce.appliedTwice()).toBe(0);
     expect(filesOf('tenant-b')).toHaveLength(4);
   });
 
   it('makes a dry run without storing anything, and dead-letters a tenant Commerce does not know', async () => {
     tenant('tenant-d', ['fr']);
-    commerce.sitemapUrls.set('tenant-d|fr|products', urls('fr', 'products', 3));
+    cw.commerce.sitemapUrls.set('tenant-d|fr|products', urls('fr', 'products', 3));
     const w = await start();
     const dry = commerceEvent('sitemap.generation_requested', 'tenant-d', {
       jobId: 'sm-dry',
@@ -163,7 +116,7 @@ describe('sitemap.generate', () => {
     });
     await w.publish(dry);
     await w.waitOutcome((o) => o.eventId === dry.id && o.kind === 'ack', 'the dry run');
-    expect(commerce.requestsTo(FILES)).toHaveLength(0);
+    expect(cw.commerce.requestsTo(FILES)).toHaveLength(0);
     const summary = JSON.parse((await db.redis.get(w.keys.cache('sitemap', 'tenant-d'))) ?? '{}') as {
       uploaded: boolean;
       files: { name: string; urlCount: number }[];

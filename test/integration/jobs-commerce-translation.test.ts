@@ -1,63 +1,18 @@
 // translation.translate in a worker: DRAFT -> AUTO_TRANSLATED with markup kept, vendor-owned rows left alone, the
 // OpenAI fallback when Anthropic fails, low-quality answers flagged for review, one LLM call per text across retries
 // (the 24 h cache), and a row locked by a vendor meanwhile acked.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { createCommercePack } from '../../src/jobs/commerce/pack.js';
 import { idempotencyKey } from '../../src/sinks/idempotency-key.js';
-import { generateServiceKeyPair } from '../../src/sinks/service-keys.js';
-import { startPackWorker, type PackWorker } from '../support/job-pack-worker.js';
-import {
-  commerceEnv,
-  commerceEvent,
-  startMockCommerce,
-  startMockExternal,
-  type MockCommerce,
-  type MockExternal,
-} from '../support/mock-commerce.js';
-import { testPrefix } from '../support/prefix.js';
-import { useRedisPerFile } from '../support/redis-per-file.js';
+import { useCommerceWorker } from '../support/commerce-worker.js';
+import { commerceEvent } from '../support/mock-commerce.js';
 
-const db = useRedisPerFile({ appendonly: true });
-const prefix = testPrefix(import.meta.url);
-const keys = generateServiceKeyPair();
+const cw = useCommerceWorker({ url: import.meta.url, env: { ENABLE_TRANSLATION: 'true' } });
+const { start } = cw;
 const JOB = 'translation.translate';
 const SAVE = 'POST /internal/v1/commerce/translations';
 const ANTHROPIC = 'POST /anthropic/v1/messages';
 const OPENAI = 'POST /openai/v1/chat/completions';
-let commerce: MockCommerce;
-let external: MockExternal;
-let running: PackWorker | undefined;
-let run = 0;
-
-beforeAll(async () => {
-  external = await startMockExternal();
-});
-afterAll(async () => {
-  await external.close();
-});
-beforeEach(async () => {
-  external.reset();
-  commerce = await startMockCommerce({ publicJwks: [keys.publicJwk] });
-});
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-  await commerce.close();
-});
-
-async function start(extra: Record<string, string> = {}): Promise<PackWorker> {
-  run += 1;
-  const env = commerceEnv(commerce, external, keys.privateJwk, { ENABLE_TRANSLATION: 'true', ...extra });
-  running = await startPackWorker({
-    redis: db.redis,
-    redisUrl: db.server.url,
-    prefix: `${prefix}-${run}`,
-    pack: createCommercePack(env),
-    env,
-  });
-  return running;
-}
 
 function translation(jobId: string, sourceText: string, extra: object = {}) {
   return commerceEvent('translation.requested', jobId, {
@@ -70,7 +25,7 @@ function translation(jobId: string, sourceText: string, extra: object = {}) {
   });
 }
 
-const rowOf = (jobId: string) => commerce.translations.get(`tenant-1|prod-${jobId}|description|de`);
+const rowOf = (jobId: string) => cw.commerce.translations.get(`tenant-1|prod-${jobId}|description|de`);
 
 describe('translation.translate', () => {
   it('translates with markup protected and restored, saves AUTO_TRANSLATED with its score and key', async () => {
@@ -80,7 +35,7 @@ describe('translation.translate', () => {
     const event = translation('tr-1', source);
     await w.publish(event);
     await w.waitOutcome((o) => o.eventId === event.id && o.kind === 'ack', 'the translation');
-    const [call] = external.requestsTo(ANTHROPIC);
+    const [call] = cw.external.requestsTo(ANTHROPIC);
     const sent = call?.body as { system: string; messages: { content: string }[]; model: string };
     // the model never sees the markup, only tokens
     expect(sent.messages[0]?.content).toBe('⟦0⟧Soft ⟦1⟧cotton⟦2⟧ shirt, see ⟦3⟧ and ⟦4⟧ guide.⟦5⟧');
@@ -96,7 +51,7 @@ describe('translation.translate', () => {
       flaggedForReview: false,
       sourceHash: createHash('sha256').update(source).digest('hex'),
     });
-    expect(commerce.requestsTo(SAVE)[0]?.headers['idempotency-key']).toBe(
+    expect(cw.commerce.requestsTo(SAVE)[0]?.headers['idempotency-key']).toBe(
       idempotencyKey('translation', 'tr-1'),
     );
 
@@ -104,12 +59,12 @@ describe('translation.translate', () => {
     const again = translation('tr-1', source);
     await w.publish(again);
     await w.waitOutcome((o) => o.eventId === again.id && o.kind === 'ack', 'the repeat');
-    expect(external.requestsTo(ANTHROPIC)).toHaveLength(1);
-    expect(commerce.requestsTo(SAVE)).toHaveLength(1);
+    expect(cw.external.requestsTo(ANTHROPIC)).toHaveLength(1);
+    expect(cw.commerce.requestsTo(SAVE)).toHaveLength(1);
   });
 
   it('leaves vendor-approved and published texts alone and acks a row a vendor locked meanwhile', async () => {
-    commerce.translations.set('tenant-1|prod-tr-approved|description|de', {
+    cw.commerce.translations.set('tenant-1|prod-tr-approved|description|de', {
       status: 'VENDOR_APPROVED',
       sourceHash: null,
     });
@@ -117,9 +72,9 @@ describe('translation.translate', () => {
     const approved = translation('tr-approved', 'A vendor wrote this one.');
     await w.publish(approved);
     await w.waitOutcome((o) => o.eventId === approved.id && o.kind === 'ack', 'the approved row');
-    expect(external.requestsTo(ANTHROPIC)).toHaveLength(0);
+    expect(cw.external.requestsTo(ANTHROPIC)).toHaveLength(0);
 
-    commerce.script(SAVE, [
+    cw.commerce.script(SAVE, [
       { status: 409, body: { error: { code: 'TRANSLATION_LOCKED', message: 'approved' } } },
     ]);
     const locked = translation('tr-locked', 'Approved while we translated.');
@@ -134,19 +89,19 @@ describe('translation.translate', () => {
   });
 
   it('falls back to OpenAI when Anthropic fails, and calls no model again when only the save is retried', async () => {
-    external.script(ANTHROPIC, [
+    cw.external.script(ANTHROPIC, [
       { status: 529, body: { type: 'error', error: { type: 'overloaded_error' } } },
     ]);
-    commerce.script(SAVE, [{ status: 503, body: { error: { code: 'UNAVAILABLE', message: 'down' } } }]);
+    cw.commerce.script(SAVE, [{ status: 503, body: { error: { code: 'UNAVAILABLE', message: 'down' } } }]);
     const w = await start();
     const event = translation('tr-fallback', 'Warm wool socks for cold winter days.');
     await w.publish(event);
     await w.waitOutcome((o) => o.eventId === event.id && o.kind === 'ack', 'the translation');
     expect(w.outcomesOf(JOB).map((o) => o.kind)).toEqual(['retry', 'ack']);
-    expect(external.requestsTo(ANTHROPIC)).toHaveLength(1);
-    expect(external.requestsTo(OPENAI)).toHaveLength(1);
-    expect(external.requestsTo(OPENAI)[0]?.headers.authorization).toMatch(/^Bearer /);
-    const [failed, saved] = commerce.requestsTo(SAVE);
+    expect(cw.external.requestsTo(ANTHROPIC)).toHaveLength(1);
+    expect(cw.external.requestsTo(OPENAI)).toHaveLength(1);
+    expect(cw.external.requestsTo(OPENAI)[0]?.headers.authorization).toMatch(/^Bearer /);
+    const [failed, saved] = cw.commerce.requestsTo(SAVE);
     expect(saved?.text).toBe(failed?.text);
     expect(rowOf('tr-fallback')?.body).toMatchObject({
       provider: 'openai',
@@ -158,7 +113,7 @@ describe('translation.translate', () => {
 
   it('flags a translation that lost its markup or echoed the source for review', async () => {
     // a careless model: drops the tokens
-    external.translator = (text) => text.replace(/⟦\d+⟧/g, '');
+    cw.external.translator = (text) => text.replace(/⟦\d+⟧/g, '');
     const w = await start({ TRANSLATION_REVIEW_THRESHOLD: '0.8' });
     const event = translation(
       'tr-flag',
@@ -186,6 +141,6 @@ describe('translation.translate', () => {
     await w.publish(event);
     const dead = await w.waitOutcome((o) => o.eventId === event.id, 'the refused translation');
     expect(dead).toMatchObject({ kind: 'dead', reason: 'permanent' });
-    expect(commerce.requestsTo(SAVE)).toHaveLength(0);
+    expect(cw.commerce.requestsTo(SAVE)).toHaveLength(0);
   });
 });

@@ -1,73 +1,28 @@
 // webhook.deliver in a worker: signed deliveries with the same body and Idempotency-Key on every attempt (a receiver
 // answering 500 then 200 records one delivery), a circuit breaker per endpoint (a failing endpoint is deferred while
 // another is still delivered), and the DLQ for disabled endpoints, redirects and private addresses (SSRF guard).
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCommercePack } from '../../src/jobs/commerce/pack.js';
+import { describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../src/jobs/commerce/webhook-signature.js';
 import { idempotencyKey } from '../../src/sinks/idempotency-key.js';
-import { generateServiceKeyPair } from '../../src/sinks/service-keys.js';
-import { startPackWorker, type PackWorker } from '../support/job-pack-worker.js';
-import {
-  commerceEnv,
-  commerceEvent,
-  startMockCommerce,
-  startMockExternal,
-  type MockCommerce,
-  type MockExternal,
-} from '../support/mock-commerce.js';
-import { testPrefix } from '../support/prefix.js';
-import { useRedisPerFile } from '../support/redis-per-file.js';
+import { useCommerceWorker } from '../support/commerce-worker.js';
+import { commerceEvent } from '../support/mock-commerce.js';
 import { waitFor } from '../support/streams-fixture.js';
 
-const db = useRedisPerFile({ appendonly: true });
-const prefix = testPrefix(import.meta.url);
-const keys = generateServiceKeyPair();
+const cw = useCommerceWorker({ url: import.meta.url, env: { ENABLE_WEBHOOK_DELIVERY: 'true' } });
+const { start } = cw;
 const JOB = 'webhook.deliver';
 const SECRET = 'whsec_0123456789abcdef';
-let commerce: MockCommerce;
-let external: MockExternal;
-let running: PackWorker | undefined;
-let run = 0;
-
-beforeAll(async () => {
-  external = await startMockExternal();
-});
-afterAll(async () => {
-  await external.close();
-});
-beforeEach(async () => {
-  external.reset();
-  commerce = await startMockCommerce({ publicJwks: [keys.publicJwk] });
-});
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-  await commerce.close();
-});
-
-async function start(extra: Record<string, string> = {}): Promise<PackWorker> {
-  run += 1;
-  const env = commerceEnv(commerce, external, keys.privateJwk, { ENABLE_WEBHOOK_DELIVERY: 'true', ...extra });
-  running = await startPackWorker({
-    redis: db.redis,
-    redisUrl: db.server.url,
-    prefix: `${prefix}-${run}`,
-    pack: createCommercePack(env),
-    env,
-  });
-  return running;
-}
 
 function endpoint(
   id: string,
   path: string,
   extra: Partial<{ status: 'active' | 'disabled'; url: string }> = {},
 ) {
-  external.hookSecrets.set(path, SECRET);
-  commerce.webhookEndpoints.set(id, {
+  cw.external.hookSecrets.set(path, SECRET);
+  cw.commerce.webhookEndpoints.set(id, {
     endpointId: id,
     tenantId: 'tenant-1',
-    url: `${external.url}${path}`,
+    url: `${cw.external.url}${path}`,
     secret: SECRET,
     status: 'active',
     ...extra,
@@ -87,7 +42,7 @@ function delivery(deliveryId: string, endpointId: string) {
 describe('webhook.deliver', () => {
   it('sends the same signed payload and key after a 500, and the receiver records one delivery', async () => {
     endpoint('ep-1', '/hooks/one');
-    external.failNext('/hooks/one', [500]);
+    cw.external.failNext('/hooks/one', [500]);
     const w = await start();
     expect(w.worker.jobs).toEqual([JOB]);
     const event = delivery('dlv-1', 'ep-1');
@@ -95,7 +50,7 @@ describe('webhook.deliver', () => {
     await w.waitOutcome((o) => o.eventId === event.id && o.kind === 'ack', 'the delivery');
 
     expect(w.outcomesOf(JOB).map((o) => o.kind)).toEqual(['retry', 'ack']);
-    const attempts = external.requestsTo('POST /hooks/one');
+    const attempts = cw.external.requestsTo('POST /hooks/one');
     expect(attempts).toHaveLength(2);
     const [first, second] = attempts;
     expect(second?.text).toBe(first?.text);
@@ -122,8 +77,8 @@ describe('webhook.deliver', () => {
       expect(attempt.headers['x-webhook-event']).toBe('order.created');
     }
     // the receiver's own check (an independent HMAC): the 500 attempt was signed too; one delivery applied
-    expect(external.attempts('/hooks/one').map((a) => a.validSignature)).toEqual([true, true]);
-    expect(external.deliveries('/hooks/one')).toHaveLength(1);
+    expect(cw.external.attempts('/hooks/one').map((a) => a.validSignature)).toEqual([true, true]);
+    expect(cw.external.deliveries('/hooks/one')).toHaveLength(1);
     // a wrong secret does not verify
     expect(
       verifyWebhookSignature({
@@ -139,7 +94,7 @@ describe('webhook.deliver', () => {
   it('opens the breaker of a failing endpoint only: its deliveries are deferred, another endpoint is served', async () => {
     endpoint('ep-down', '/hooks/down');
     endpoint('ep-up', '/hooks/up');
-    external.failNext(
+    cw.external.failNext(
       '/hooks/down',
       Array.from({ length: 10 }, () => 503),
     );
@@ -158,7 +113,7 @@ describe('webhook.deliver', () => {
     // two transient failures opened its breaker; the third attempt was not sent but deferred until half-open
     expect(deferred.map((o) => o.kind)).toEqual(['retry', 'retry', 'defer']);
     expect(deferred[2]?.delayMs).toBeGreaterThan(50_000);
-    expect(external.requestsTo('POST /hooks/down')).toHaveLength(2);
+    expect(cw.external.requestsTo('POST /hooks/down')).toHaveLength(2);
 
     const second = delivery('dlv-down-2', 'ep-down');
     const up = delivery('dlv-up-1', 'ep-up');
@@ -166,19 +121,22 @@ describe('webhook.deliver', () => {
     await w.publish(up);
     await w.waitOutcome((o) => o.eventId === up.id && o.kind === 'ack', 'the healthy endpoint');
     await w.waitOutcome((o) => o.eventId === second.id && o.kind === 'defer', 'the second delivery deferred');
-    expect(external.requestsTo('POST /hooks/down')).toHaveLength(2);
-    expect(external.deliveries('/hooks/up')).toHaveLength(1);
+    expect(cw.external.requestsTo('POST /hooks/down')).toHaveLength(2);
+    expect(cw.external.deliveries('/hooks/up')).toHaveLength(1);
   });
 
   it('dead-letters disabled endpoints, redirects and private addresses without retrying', async () => {
     endpoint('ep-off', '/hooks/off', { status: 'disabled' });
     endpoint('ep-moved', '/hooks/moved');
-    external.script(
+    cw.external.script(
       'POST /hooks/moved',
-      Array.from({ length: 3 }, () => ({ status: 302, headers: { location: `${external.url}/hooks/up` } })),
+      Array.from({ length: 3 }, () => ({
+        status: 302,
+        headers: { location: `${cw.external.url}/hooks/up` },
+      })),
     );
     // 127.0.0.1 literal: the SSRF guard refuses it before connecting
-    endpoint('ep-private', '/hooks/private', { url: `http://127.0.0.1:${external.port}/hooks/private` });
+    endpoint('ep-private', '/hooks/private', { url: `http://127.0.0.1:${cw.external.port}/hooks/private` });
     const w = await start();
     const off = delivery('dlv-off', 'ep-off');
     const moved = delivery('dlv-moved', 'ep-moved');
@@ -196,9 +154,9 @@ describe('webhook.deliver', () => {
       kind: 'dead',
       reason: 'ssrf_blocked',
     });
-    expect(external.requestsTo('POST /hooks/moved')).toHaveLength(1);
-    expect(external.requestsTo('POST /hooks/private')).toHaveLength(0);
-    expect(external.requestsTo('POST /hooks/off')).toHaveLength(0);
+    expect(cw.external.requestsTo('POST /hooks/moved')).toHaveLength(1);
+    expect(cw.external.requestsTo('POST /hooks/private')).toHaveLength(0);
+    expect(cw.external.requestsTo('POST /hooks/off')).toHaveLength(0);
   });
 
   it('defers a delivery whose endpoint is over its shared rate limit instead of holding a slot', async () => {
@@ -218,9 +176,8 @@ describe('webhook.deliver', () => {
     expect(deferred.delayMs).toBeGreaterThanOrEqual(1000);
     // deferred, not failed: once the bucket refills it is delivered
     await w.waitOutcome((o) => o.eventId === b.id && o.kind === 'ack', 'the deferred delivery', 15_000);
-    expect(external.deliveries('/hooks/slow').map((d) => (JSON.parse(d.body) as { id: string }).id)).toEqual([
-      'dlv-slow-a',
-      'dlv-slow-b',
-    ]);
+    expect(
+      cw.external.deliveries('/hooks/slow').map((d) => (JSON.parse(d.body) as { id: string }).id),
+    ).toEqual(['dlv-slow-a', 'dlv-slow-b']);
   });
 });
