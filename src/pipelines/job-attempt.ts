@@ -102,8 +102,9 @@ export function createJobAttempt<TData>(deps: JobAttemptDeps<TData>): JobAttempt
     }
     const at = runAt.at(event);
     if (at === undefined) return undefined;
-    // checked (and dead-lettered when invalid) before anything is written: see defer-plan.ts
-    const until = Math.max(at, nowFor(delivery));
+    // checked (and dead-lettered when invalid) before anything is written: see defer-plan.ts. A time already past
+    // is floored at the entry's Redis time, never the worker clock: a clock running ahead must not delay the timer
+    const until = Math.max(at, Number(delivery.entryId.split('-')[0]));
     return { kind: 'defer', until, reason: 'scheduled', timer: { id, version: runAt.version?.(event) ?? 0 } };
   }
 

@@ -4,11 +4,15 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { z } from 'zod';
+import { systemClock, type Clock } from '../../src/clock.js';
 import { ConfigError, errorMessage } from '../../src/errors.js';
 import { createEventRegistry } from '../../src/events/registry.js';
 import { createJobRunner } from '../../src/pipelines/job-runner.js';
 import { createKeyBuilder } from '../../src/streams/keys.js';
 import { outcome } from '../../src/streams/outcome.js';
+import { defaultStatusPolicy, mapResponse } from '../../src/sinks/status-mapping.js';
+import type { RunnerSettings } from '../../src/pipelines/job-runner.js';
+import type { RunAt } from '../../src/pipelines/job-definition.js';
 import { betOpened, DOMAIN } from './streams-fixture.js';
 
 /** The job's distributedRateLimit (named after the job): env SHARED_LIMIT=<perSecond>:<burst>. */
@@ -35,6 +39,21 @@ export interface WorkerEnv {
   readonly SHARED_LIMIT: SharedLimit | undefined;
   /** Report ready (connected, HTTP client warmed up) before starting the runner, and start on the IPC message "go". */
   readonly WAIT_FOR_GO: boolean;
+  /** Fault suite (faults/): runner settings; unset = the runner's defaults. */
+  readonly HANDLER_TIMEOUT_MS: number | undefined;
+  readonly MAX_ATTEMPTS: number | undefined;
+  readonly MAX_DELIVERIES: number | undefined;
+  readonly BACKOFF_BASE_MS: number | undefined;
+  readonly BACKOFF_MAX_MS: number | undefined;
+  /** Map the downstream's answer through the sinks' status mapping (429 Retry-After, 5xx, 4xx) instead of ok/retry. */
+  readonly STATUS_MAPPING: boolean;
+  /** Poison events by betId prefix: `poison-throw-` throws every time, `poison-crash-` SIGKILLs the process. */
+  readonly POISON: boolean;
+  /** The runner's injected clock jumps through these offsets (ms, comma-separated), one every CLOCK_JUMP_MS. */
+  readonly CLOCK_OFFSETS: string | undefined;
+  readonly CLOCK_JUMP_MS: number | undefined;
+  /** The job handles each event at the time in its data.tEnd (ISO) through the timer wheel (job runAt). */
+  readonly RUN_AT: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -72,6 +91,32 @@ function sharedLimit(env: Env): SharedLimit | undefined {
   return { perSecond, burst };
 }
 
+function optionalInteger(env: Env, variable: string, min: number): number | undefined {
+  const text = env[variable];
+  return text === undefined || text === '' ? undefined : integer(env, variable, min, min);
+}
+
+function offsets(env: Env): string | undefined {
+  const text = env['CLOCK_OFFSETS'];
+  if (text === undefined || text === '') return undefined;
+  if (!text.split(',').every((part) => Number.isInteger(Number(part)))) {
+    throw new ConfigError(
+      `CLOCK_OFFSETS must be comma-separated integers (ms), got "${text}"`,
+      'CLOCK_OFFSETS',
+    );
+  }
+  return text;
+}
+
+/** A clock that cycles through the offsets, one every `everyMs` (the first from the start). */
+function jumpingClock(text: string | undefined, everyMs: number | undefined): Clock {
+  if (text === undefined) return systemClock;
+  const list = text.split(',').map(Number);
+  const started = Date.now();
+  const period = everyMs ?? 1_000;
+  return { now: () => Date.now() + (list[Math.floor((Date.now() - started) / period) % list.length] ?? 0) };
+}
+
 function readWorkerEnv(env: Env): WorkerEnv {
   return {
     REDIS_URL: required(env, 'REDIS_URL'),
@@ -87,7 +132,37 @@ function readWorkerEnv(env: Env): WorkerEnv {
     GRACE_MS: integer(env, 'GRACE_MS', 25_000, 0),
     SHARED_LIMIT: sharedLimit(env),
     WAIT_FOR_GO: env['WAIT_FOR_GO'] === '1',
+    HANDLER_TIMEOUT_MS: optionalInteger(env, 'HANDLER_TIMEOUT_MS', 1),
+    MAX_ATTEMPTS: optionalInteger(env, 'MAX_ATTEMPTS', 1),
+    MAX_DELIVERIES: optionalInteger(env, 'MAX_DELIVERIES', 1),
+    BACKOFF_BASE_MS: optionalInteger(env, 'BACKOFF_BASE_MS', 1),
+    BACKOFF_MAX_MS: optionalInteger(env, 'BACKOFF_MAX_MS', 1),
+    STATUS_MAPPING: env['STATUS_MAPPING'] === '1',
+    POISON: env['POISON'] === '1',
+    CLOCK_OFFSETS: offsets(env),
+    CLOCK_JUMP_MS: optionalInteger(env, 'CLOCK_JUMP_MS', 1),
+    RUN_AT: env['RUN_AT'] === '1',
   };
+}
+
+/** The runner settings the fault suite sets; only those given. */
+function runnerSettings(config: WorkerEnv): Partial<RunnerSettings> {
+  const settings: { -readonly [K in keyof RunnerSettings]?: RunnerSettings[K] } = {
+    claimFloorMs: config.CLAIM_FLOOR_MS,
+    heartbeatMs: config.HEARTBEAT_MS,
+  };
+  if (config.HANDLER_TIMEOUT_MS !== undefined) settings.handlerTimeoutMs = config.HANDLER_TIMEOUT_MS;
+  if (config.MAX_ATTEMPTS !== undefined) settings.maxAttempts = config.MAX_ATTEMPTS;
+  if (config.MAX_DELIVERIES !== undefined) settings.maxDeliveries = config.MAX_DELIVERIES;
+  if (config.BACKOFF_BASE_MS !== undefined || config.BACKOFF_MAX_MS !== undefined) {
+    const base = config.BACKOFF_BASE_MS ?? 2_000;
+    settings.backoff = {
+      baseMs: base,
+      maxMs: Math.max(base, config.BACKOFF_MAX_MS ?? base * 8),
+      floorRatio: 0.5,
+    };
+  }
+  return settings;
 }
 
 function report(line: Record<string, unknown>): void {
@@ -102,6 +177,13 @@ async function main(): Promise<void> {
   const registry = createEventRegistry();
   registry.register({ type: 'bet.opened', domain: DOMAIN, schema: betOpened });
   let crashArmed = config.CRASH_AFTER_EFFECT;
+  const clock = jumpingClock(config.CLOCK_OFFSETS, config.CLOCK_JUMP_MS);
+  const runAt: RunAt<z.infer<typeof betOpened>> | undefined = config.RUN_AT
+    ? {
+        at: (event) => (event.data.tEnd === undefined ? undefined : Date.parse(event.data.tEnd)),
+        timerId: (event) => event.data.betId,
+      }
+    : undefined;
 
   const runner = createJobRunner<z.infer<typeof betOpened>>(
     {
@@ -112,7 +194,15 @@ async function main(): Promise<void> {
       // the tests publish before the first worker starts
       startId: '0',
       ...(config.SHARED_LIMIT && { distributedRateLimit: { name: config.JOB, ...config.SHARED_LIMIT } }),
+      ...(runAt && { runAt }),
       async handler(event, ctx) {
+        if (config.POISON && event.data.betId.startsWith('poison-throw-')) {
+          throw new Error(`poison event ${event.data.betId}`);
+        }
+        if (config.POISON && event.data.betId.startsWith('poison-crash-')) {
+          process.kill(process.pid, 'SIGKILL');
+          await new Promise<never>(() => undefined);
+        }
         const response = await fetch(config.DOWNSTREAM_URL, {
           method: 'POST',
           // derived from the event only, so every redelivery carries the same key
@@ -123,8 +213,21 @@ async function main(): Promise<void> {
           body: JSON.stringify({ eventId: event.id }),
           signal: ctx.signal,
         });
-        await response.text();
-        if (!response.ok) return outcome.retry(`downstream answered ${response.status}`);
+        const text = await response.text();
+        if (config.STATUS_MAPPING) {
+          const mapped = mapResponse(
+            {
+              status: response.status,
+              headers: Object.fromEntries(response.headers),
+              body: undefined,
+              excerpt: text.slice(0, 100),
+              target: 'downstream POST /effects',
+            },
+            defaultStatusPolicy,
+            Date.now(),
+          );
+          if (mapped.kind !== 'ack') return mapped;
+        } else if (!response.ok) return outcome.retry(`downstream answered ${response.status}`);
         if (crashArmed) {
           crashArmed = false;
           process.kill(process.pid, 'SIGKILL');
@@ -139,7 +242,8 @@ async function main(): Promise<void> {
       keys: createKeyBuilder({ prefix: config.KEY_PREFIX }),
       registry,
       partitions: config.PARTITIONS,
-      settings: { claimFloorMs: config.CLAIM_FLOOR_MS, heartbeatMs: config.HEARTBEAT_MS },
+      settings: runnerSettings(config),
+      clock,
     },
   );
   runner.on('outcome', (event) => report({ outcome: event }));
