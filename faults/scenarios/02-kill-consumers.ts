@@ -12,7 +12,8 @@ export const killConsumers: Scenario = {
     const startedAt = Date.now();
     const rig = await startRig({ name: 'kill-consumers' });
     try {
-      const events = rig.events(sized(options, { ci: 800, quick: 3_000, full: 20_000 }));
+      // at least ~4 s of work at 32 handlers x 40 ms, so the first kill (at 2 s) always lands mid-run
+      const events = rig.events(sized(options, { ci: 3_200, quick: 3_000, full: 20_000 }));
       await rig.publish(events);
       await rig.startWorkers(4, SETTINGS);
       const churn = churnWorkers(rig, SETTINGS, {
