@@ -3,6 +3,7 @@
 // connection reset, slow answer, or apply-then-drop: the effect is applied and the connection cut before the reply).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, subjectOf } from '../test/support/counting-downstream.js';
 
 /** What the downstream does with one request instead of (or on top of) applying it normally. */
 export type Fault =
@@ -53,8 +54,6 @@ export interface FaultyDownstream {
   faultCounts(): Record<string, number>;
   close(): Promise<void>;
 }
-
-const MAX_BODY_BYTES = 64 * 1024;
 
 export async function startFaultyDownstream(): Promise<FaultyDownstream> {
   const byKey = new Map<string, KeyHistory>();
@@ -174,26 +173,4 @@ export async function startFaultyDownstream(): Promise<FaultyDownstream> {
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  let body = '';
-  for await (const chunk of req) {
-    body += String(chunk);
-    if (body.length > MAX_BODY_BYTES) throw new Error(`request body over ${MAX_BODY_BYTES} bytes`);
-  }
-  return body;
-}
-
-/** The `eventId` of a JSON body `{ eventId }`, if any. */
-function subjectOf(body: string): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === 'object' && parsed !== null && 'eventId' in parsed) {
-      return typeof parsed.eventId === 'string' ? parsed.eventId : undefined;
-    }
-  } catch {
-    // not JSON: the key alone identifies the effect
-  }
-  return undefined;
 }

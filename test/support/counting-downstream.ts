@@ -102,7 +102,8 @@ export async function startCountingDownstream(): Promise<CountingDownstream> {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+/** A request body as text, refused past 64 KiB (shared with the fault suite's downstream). */
+export async function readBody(req: IncomingMessage): Promise<string> {
   let body = '';
   for await (const chunk of req) {
     body += String(chunk);
@@ -112,7 +113,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** The `eventId` of a JSON body `{ eventId }`, if any. */
-function subjectOf(body: string): string | undefined {
+export function subjectOf(body: string): string | undefined {
   try {
     const parsed: unknown = JSON.parse(body);
     if (
